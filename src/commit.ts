@@ -1,0 +1,153 @@
+/**
+ * The response side: the Set-Cookie decision when headers are written, and the commit to the store
+ * (destroy, save or touch) before the response ends. The response is ended exactly once, in a single
+ * call to the original `end`, after the store has answered.
+ * @internal
+ */
+
+import debugFactory from 'debug'
+import { publishSessionEvent } from './diagnostics.js'
+import {
+  currentJson,
+  RequestState,
+  shouldDestroy,
+  shouldSave,
+  shouldSetCookie,
+  shouldTouch,
+} from './request-state.js'
+import { isSecure } from './secure.js'
+import { appendSetCookie, serializeClearingCookie, serializeSessionCookie } from './signed-cookie.js'
+import { callStore } from './store-call.js'
+import type { AnyResponse } from './types.js'
+
+const debug = debugFactory('express-session')
+
+/** Expires the session cookie in the browser (`clearCookieOnDestroy`), with the attributes it was set with. */
+function clearSessionCookie(state: RequestState): void {
+  const { config, cookieOptions, req } = state
+  const secure = cookieOptions.secure === 'auto' ? isSecure(req, config.trustProxy) : cookieOptions.secure
+  const sameSite = cookieOptions.sameSite === 'auto' ? (secure ? 'none' : 'lax') : cookieOptions.sameSite
+  appendSetCookie(state.res, serializeClearingCookie(config.name, { ...cookieOptions, secure, sameSite }))
+}
+
+/** Decides and writes the session cookie; runs once, when headers are written or at `end()`. */
+export function writeSessionCookie(state: RequestState): void {
+  if (state.headersHandled || state.disabled) return
+  state.headersHandled = true
+  const { req, config } = state
+  const sess = req.session
+
+  try {
+    if (!sess) {
+      debug('no session')
+      if (config.clearCookieOnDestroy && state.cookieId !== undefined &&
+          (state.destroyedId !== undefined || shouldDestroy(state, req))) {
+        clearSessionCookie(state)
+      }
+      return
+    }
+
+    state.snapshot = undefined
+    if (!shouldSetCookie(state, req, sess)) return
+
+    if (sess.cookie.secure && !isSecure(req, config.trustProxy)) {
+      debug('not secured')
+      return
+    }
+
+    if (!state.touched) {
+      sess.touch()
+      state.touched = true
+    }
+
+    const value = serializeSessionCookie(config.name, req.sessionID!, state.secrets[0]!, sess.cookie.data)
+    debug('set-cookie %s', value)
+    appendSetCookie(state.res, value)
+  } catch (err) {
+    setImmediate(state.next, err)
+  }
+}
+
+/** What the application passed to `res.end(chunk?, encoding?, callback?)`. */
+type EndArgs = unknown[]
+
+/** Calls the response's original `end` with the arguments the application gave. */
+function finish(state: RequestState, args: EndArgs): void {
+  ;(state.originalEnd as (...a: unknown[]) => unknown).apply(state.res, args)
+}
+
+/** What the end of the response does with the store. */
+type Commit = 'destroy' | 'save' | 'touch' | undefined
+
+function decideCommit(state: RequestState): Commit {
+  const { req, config } = state
+  if (shouldDestroy(state, req)) return 'destroy'
+  const sess = req.session
+  if (!sess) return undefined
+
+  if (!state.touched) {
+    sess.touch()
+    state.touched = true
+  }
+  state.snapshot = undefined
+  const saving = shouldSave(state, req, sess, currentJson(state, sess))
+  if (saving) return 'save'
+  if (typeof config.store.touch === 'function' && shouldTouch(state, req, saving)) return 'touch'
+  return undefined
+}
+
+/**
+ * The replacement of `res.end`: commits the session, then ends the response once, passing the
+ * application's `chunk`, `encoding` and `callback` through. A second call returns `false`.
+ */
+export function endResponse(state: RequestState, args: EndArgs): AnyResponse | false {
+  if (state.ended) return false
+  state.ended = true
+  const { res, req, config } = state
+
+  let commit: Commit
+  try {
+    if (state.disabled) commit = undefined
+    else {
+      if (!res.headersSent) writeSessionCookie(state)
+      commit = decideCommit(state)
+    }
+  } catch (err) {
+    // e.g. session data that JSON cannot represent: passed on after the response, as store errors are
+    setImmediate(state.next, err)
+    commit = undefined
+  }
+
+  if (commit === undefined) {
+    finish(state, args)
+    return res
+  }
+
+  const id = req.sessionID!
+  const done = (err: Error | null): void => {
+    if (err && !config.continueOnStoreError) setImmediate(state.next, err)
+    finish(state, args)
+  }
+
+  if (commit === 'destroy') {
+    debug('destroying')
+    callStore(config.store, 'destroy', [id], config.storeTimeout, (err) => {
+      if (!err) {
+        debug('destroyed')
+        publishSessionEvent('destroyed', id, req)
+      }
+      done(err)
+    })
+  } else if (commit === 'save') {
+    debug('saving %s', id)
+    state.markSaved(req.session!, state.snapshot!)
+    callStore(config.store, 'set', [id, req.session], config.storeTimeout, done)
+  } else {
+    debug('touching')
+    callStore(config.store, 'touch', [id, req.session], config.storeTimeout, (err) => {
+      if (!err) debug('touched')
+      done(err)
+    })
+  }
+  return res
+}

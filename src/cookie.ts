@@ -1,0 +1,130 @@
+import { serialize, type SerializeOptions } from 'cookie'
+import { deprecate } from './deprecate.js'
+
+/** `SameSite` values a session cookie accepts; `'auto'` is resolved per request in the options. */
+export type SameSiteOption = boolean | 'lax' | 'strict' | 'none'
+
+/** The attributes of the session ID cookie, as stored with the session. */
+export interface CookieData {
+  originalMaxAge: number | null
+  partitioned?: boolean
+  priority?: 'low' | 'medium' | 'high'
+  expires?: Date | null
+  secure?: boolean
+  httpOnly?: boolean
+  domain?: string
+  path?: string
+  sameSite?: SameSiteOption
+}
+
+/** Options accepted by the `Cookie` constructor (a stored cookie, or the `cookie` middleware option resolved). */
+export interface CookieInit {
+  maxAge?: number | Date | null
+  expires?: Date | string | null
+  originalMaxAge?: number | null
+  partitioned?: boolean
+  priority?: 'low' | 'medium' | 'high'
+  secure?: boolean | 'auto'
+  httpOnly?: boolean
+  domain?: string
+  path?: string
+  sameSite?: SameSiteOption | 'auto'
+  signed?: boolean
+  encode?: (value: string) => string
+  [key: string]: unknown
+}
+
+/**
+ * The session ID cookie of one session. `expires` is the source of truth; `maxAge` reads and writes it
+ * in milliseconds from now, and `originalMaxAge` remembers the lifetime it was given.
+ */
+export class Cookie {
+  /** Lifetime in ms this cookie was given, or `null` for a browser-session cookie. */
+  declare originalMaxAge: number | null
+  declare partitioned?: boolean
+  declare priority?: 'low' | 'medium' | 'high'
+  declare secure?: boolean
+  declare httpOnly: boolean
+  declare domain?: string
+  declare path: string
+  declare sameSite?: SameSiteOption
+  /** Backing field of `expires`; an own property because stores read it (express-mysql-session). */
+  declare _expires: Date | null | undefined
+  [key: string]: unknown
+
+  constructor(options?: CookieInit | null) {
+    this.path = '/'
+    this.maxAge = null
+    this.httpOnly = true
+
+    if (options) {
+      if (typeof options !== 'object') {
+        throw new TypeError('argument options must be a object')
+      }
+      for (const key in options) {
+        if (key !== 'data') this[key] = options[key]
+      }
+    }
+
+    if (this.originalMaxAge === undefined || this.originalMaxAge === null) {
+      this.originalMaxAge = this.maxAge
+    }
+  }
+
+  /** When the cookie expires, or `null`/`undefined` for a browser-session cookie. */
+  get expires(): Date | null | undefined {
+    return this._expires
+  }
+
+  set expires(date: Date | null | undefined) {
+    this._expires = date
+    this.originalMaxAge = this.maxAge
+  }
+
+  /** Milliseconds left before the cookie expires; setting it moves `expires` to now + ms. */
+  get maxAge(): number | null {
+    const expires = this._expires
+    return expires instanceof Date ? expires.valueOf() - Date.now() : (expires as null)
+  }
+
+  set maxAge(ms: number | Date | null | undefined) {
+    if (ms && typeof ms !== 'number' && !(ms instanceof Date)) {
+      throw new TypeError('maxAge must be a number or Date')
+    }
+    if (ms instanceof Date) {
+      deprecate('maxAge as Date; pass number of milliseconds instead')
+    }
+    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : ms
+  }
+
+  /** The attributes as a plain object: what stores persist and what `Set-Cookie` is built from. */
+  get data(): CookieData {
+    return {
+      originalMaxAge: this.originalMaxAge,
+      partitioned: this.partitioned,
+      priority: this.priority,
+      expires: this._expires,
+      secure: this.secure,
+      httpOnly: this.httpOnly,
+      domain: this.domain,
+      path: this.path,
+      sameSite: this.sameSite,
+    }
+  }
+
+  /** Serializes a `Set-Cookie` header value for `name=value` with this cookie's attributes. */
+  serialize(name: string, value: string): string {
+    return serialize(name, value, this.data as SerializeOptions)
+  }
+
+  /** The JSON form stores persist: exactly the keys of {@link Cookie.data}. */
+  toJSON(): CookieData {
+    return this.data
+  }
+}
+
+// As in 1.x, the prototype's members are enumerable (a `for...in` over a cookie sees them).
+for (const key of ['expires', 'maxAge', 'data', 'serialize', 'toJSON'] as const) {
+  const descriptor = Object.getOwnPropertyDescriptor(Cookie.prototype, key)!
+  Object.defineProperty(Cookie.prototype, key, { ...descriptor, enumerable: true })
+}

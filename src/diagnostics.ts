@@ -1,0 +1,101 @@
+/**
+ * `node:diagnostics_channel` channels. Store calls are traced on `express-session:store:<method>`
+ * tracing channels; session lifecycle events are published on `express-session:session:<event>`.
+ * Publishing is skipped entirely when nobody subscribes.
+ */
+
+import diagnostics from 'node:diagnostics_channel'
+
+/** What a store-call tracing channel publishes (the same object for start, end, asyncStart, asyncEnd, error). */
+export interface StoreCallContext {
+  /** The store method: `get`, `set`, `touch`, `destroy`, ... */
+  method: string
+  /** The session ID the call is about, when it has one. */
+  sessionId: string | undefined
+  /** The store called. */
+  store: object
+  /** `performance.now()` when the call started. */
+  start: number
+  /** Milliseconds the store took, set before `asyncStart`. */
+  duration?: number
+  /** The failure, set before `error`. */
+  error?: Error
+  /** What the store answered, set before `asyncStart` on success. */
+  result?: unknown
+}
+
+/** What a session lifecycle channel publishes. */
+export interface SessionEventMessage {
+  /** The session ID concerned (for `regenerated`, the new one). */
+  sessionId: string
+  /** For `regenerated`: the ID that was replaced. */
+  previousSessionId?: string
+  /** For `expired`: why (`'absoluteTimeout'` or `'maxAge'`). */
+  reason?: string
+  /** The request, when the event happened during one. */
+  req?: unknown
+}
+
+interface TracingChannels {
+  start: diagnostics.Channel
+  end: diagnostics.Channel
+  asyncStart: diagnostics.Channel
+  asyncEnd: diagnostics.Channel
+  error: diagnostics.Channel
+  hasSubscribers(): boolean
+}
+
+function tracingChannels(name: string): TracingChannels {
+  const prefix = `tracing:express-session:store:${name}`
+  const channels = {
+    start: diagnostics.channel(`${prefix}:start`),
+    end: diagnostics.channel(`${prefix}:end`),
+    asyncStart: diagnostics.channel(`${prefix}:asyncStart`),
+    asyncEnd: diagnostics.channel(`${prefix}:asyncEnd`),
+    error: diagnostics.channel(`${prefix}:error`),
+  }
+  return {
+    ...channels,
+    hasSubscribers: () =>
+      channels.start.hasSubscribers || channels.end.hasSubscribers || channels.asyncStart.hasSubscribers ||
+      channels.asyncEnd.hasSubscribers || channels.error.hasSubscribers,
+  }
+}
+
+/**
+ * Tracing channels per store method. They use the naming of `diagnostics_channel.tracingChannel()`, so
+ * `diagnostics_channel.tracingChannel('express-session:store:get').subscribe({...})` receives them.
+ */
+export const storeCallChannels: Record<string, TracingChannels | undefined> = {
+  get: tracingChannels('get'),
+  set: tracingChannels('set'),
+  touch: tracingChannels('touch'),
+  destroy: tracingChannels('destroy'),
+}
+
+/** Lifecycle event names, published on `express-session:session:<name>`. */
+export type SessionEvent = 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'expired'
+
+const sessionChannels: Record<SessionEvent, diagnostics.Channel> = {
+  created: diagnostics.channel('express-session:session:created'),
+  loaded: diagnostics.channel('express-session:session:loaded'),
+  regenerated: diagnostics.channel('express-session:session:regenerated'),
+  destroyed: diagnostics.channel('express-session:session:destroyed'),
+  expired: diagnostics.channel('express-session:session:expired'),
+}
+
+/** Publishes a lifecycle event; the message is built only when somebody listens. */
+export function publishSessionEvent(
+  event: SessionEvent,
+  sessionId: string,
+  req?: unknown,
+  previousSessionId?: string,
+  reason?: string,
+): void {
+  const channel = sessionChannels[event]
+  if (!channel.hasSubscribers) return
+  const message: SessionEventMessage = { sessionId, req }
+  if (previousSessionId !== undefined) message.previousSessionId = previousSessionId
+  if (reason !== undefined) message.reason = reason
+  channel.publish(message)
+}

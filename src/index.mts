@@ -1,0 +1,29 @@
+/**
+ * ESM entry: re-exports the CommonJS implementation, so that `Store` and the other constructors exist
+ * once whether the package is imported or required.
+ */
+import session from './index.js'
+
+export default session
+export const { Store, Cookie, Session, MemoryStore } = session
+export type {
+  SessionData,
+  SessionOptions,
+  CookieOptions,
+  CookieData,
+  MemoryStoreOptions,
+  RegenerateOptions,
+  StoreErrorPolicy,
+  SessionEvent,
+  SessionEventMessage,
+  StoreCallContext,
+} from './index.js'
+
+/** Base of session stores. */
+export type Store = session.Store
+/** The bundled in-memory store. */
+export type MemoryStore = session.MemoryStore
+/** The session ID cookie of a session. */
+export type Cookie = session.Cookie
+/** A request's session. */
+export type Session = session.Session

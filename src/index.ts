@@ -1,0 +1,88 @@
+/**
+ * express-session: session middleware for Express and Connect.
+ *
+ * `require('express-session')` is the `session(options)` factory, carrying the `Store`, `Cookie`,
+ * `Session` and `MemoryStore` constructors; the types live in the `session` namespace, which
+ * applications augment to type their data:
+ *
+ * ```ts
+ * declare module 'express-session' {
+ *   interface SessionData { views: number }
+ * }
+ * ```
+ */
+
+import { Cookie as CookieClass, type CookieData as CookieDataShape } from './cookie.js'
+import type { SessionEvent as SessionEventName, SessionEventMessage as SessionEventPayload, StoreCallContext as StoreCallPayload } from './diagnostics.js'
+import { MemoryStore as MemoryStoreClass, type MemoryStoreOptions as MemoryStoreOptionsShape } from './memory-store.js'
+import { createMiddleware, type SessionMiddleware } from './middleware.js'
+import { resolveOptions } from './options.js'
+import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './session.js'
+import { Store as StoreClass } from './store.js'
+import type {
+  CookieOptions as CookieOptionsShape,
+  SessionOptions as SessionOptionsShape,
+  StoreErrorPolicy as StoreErrorPolicyShape,
+} from './types.js'
+
+/**
+ * Creates the session middleware. See the README for every option.
+ *
+ * @example
+ * app.use(session({ secret: 'keyboard cat', resave: false, saveUninitialized: false }))
+ */
+function session(options?: session.SessionOptions): SessionMiddleware {
+  return createMiddleware(resolveOptions(options))
+}
+
+// eslint-disable-next-line @typescript-eslint/no-namespace
+namespace session {
+  /** Session data: augment this interface to type `req.session` fields. */
+  export interface SessionData {
+    cookie: Cookie
+  }
+  export type SessionOptions = SessionOptionsShape
+  export type CookieOptions = CookieOptionsShape
+  export type CookieData = CookieDataShape
+  export type MemoryStoreOptions = MemoryStoreOptionsShape
+  export type RegenerateOptions = RegenerateOptionsShape
+  export type StoreErrorPolicy = StoreErrorPolicyShape
+  export type SessionEvent = SessionEventName
+  export type SessionEventMessage = SessionEventPayload
+  export type StoreCallContext = StoreCallPayload
+
+  /** Base of session stores (an EventEmitter); see "Writing a store" in the README. */
+  export const Store = StoreClass
+  export type Store = StoreClass
+  /** The bundled in-memory store: one process only. */
+  export const MemoryStore = MemoryStoreClass
+  export type MemoryStore = MemoryStoreClass
+  /** The session ID cookie of a session. */
+  export const Cookie = CookieClass
+  export type Cookie = CookieClass
+  /** A request's session (`req.session`). */
+  export const Session = SessionClass
+  export type Session = SessionClass
+}
+
+declare global {
+  // Merged into Express's `Request` when Express's types are present, harmless otherwise.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** This request's session; its data fields are typed by augmenting `SessionData`. */
+      session: session.Session & Partial<session.SessionData>
+      /** The ID of this request's session. */
+      sessionID: string
+      /** The store the session middleware uses. */
+      sessionStore: session.Store
+    }
+  }
+}
+
+export = session
+
+// Lets Node's CommonJS named-export detection (ESM `import { Store } from 'express-session'`) see them.
+const { Store, Cookie, Session, MemoryStore } = session
+/* c8 ignore next */
+0 && (module.exports = { Store, Cookie, Session, MemoryStore })

@@ -1,0 +1,255 @@
+import { inherits } from 'node:util'
+import { publishSessionEvent } from './diagnostics.js'
+import { Store } from './store.js'
+import type { StoredSession } from './store.js'
+
+/** Options of the bundled {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Most sessions kept; past it the least recently used is evicted. Default: unbounded (as in 1.x).
+   */
+  max?: number
+  /**
+   * Milliseconds between sweeps that remove expired sessions (without parsing them). `0` disables the
+   * sweep. Default: 60000. The sweep's timer never keeps the process alive.
+   */
+  checkPeriod?: number
+}
+
+/** The bundled in-memory store (one process only). */
+export interface MemoryStore extends Store {
+  /** Stored sessions as JSON strings, by session ID. */
+  sessions: Record<string, string>
+  get(sid: string, callback: (err: any, session?: StoredSession | null) => void): void
+  set(sid: string, session: object, callback?: (err?: any) => void): void
+  destroy(sid: string, callback?: (err?: any) => void): void
+  touch(sid: string, session: { cookie: unknown }, callback?: (err?: any) => void): void
+  all(callback: (err: any, sessions?: Record<string, StoredSession>) => void): void
+  length(callback: (err: any, length?: number) => void): void
+  clear(callback?: (err?: any) => void): void
+  /** Stops the periodic sweep. */
+  close(): void
+}
+
+/** The `MemoryStore` constructor (also callable as `MemoryStore.call(this, options)`). */
+export interface MemoryStoreConstructor {
+  new (options?: MemoryStoreOptions): MemoryStore
+  (this: unknown, options?: MemoryStoreOptions): void
+  prototype: MemoryStore
+}
+
+/** Bookkeeping kept beside the JSON, so that expiry needs no parsing. */
+interface MemoryStoreInternals {
+  /** Expiry time in ms by session ID, for sessions whose cookie has one. */
+  expiries: Map<string, number>
+  /** Number of stored sessions, kept so that `max` costs nothing per write. */
+  count: number
+  max: number
+  timer: NodeJS.Timeout | undefined
+}
+
+const kInternals = Symbol('express-session.memory-store')
+const DEFAULT_CHECK_PERIOD = 60_000
+
+type Internal = MemoryStore & { [kInternals]: MemoryStoreInternals }
+
+function validateOptions(options: MemoryStoreOptions): { max: number; checkPeriod: number } {
+  const { max = Infinity, checkPeriod = DEFAULT_CHECK_PERIOD } = options
+  if (max !== Infinity && (!Number.isInteger(max) || max < 1)) {
+    throw new TypeError('MemoryStore option max must be a positive integer')
+  }
+  if (typeof checkPeriod !== 'number' || !(checkPeriod >= 0) || !Number.isFinite(checkPeriod)) {
+    throw new TypeError('MemoryStore option checkPeriod must be a number of milliseconds (0 to disable)')
+  }
+  return { max, checkPeriod }
+}
+
+/** The store's bookkeeping, created on first use so methods work even if the constructor never ran. */
+function internalsOf(store: MemoryStore): MemoryStoreInternals {
+  const self = store as Internal
+  return (self[kInternals] ??= { expiries: new Map(), count: 0, max: Infinity, timer: undefined })
+}
+
+function sessionsOf(store: MemoryStore): Record<string, string> {
+  return (store.sessions ??= Object.create(null) as Record<string, string>)
+}
+
+/** Reads the expiry (ms) of a stored or live cookie; `undefined` when it has none. */
+function expiryOf(cookie: unknown): number | undefined {
+  if (cookie === null || typeof cookie !== 'object') return undefined
+  const expires = (cookie as { expires?: unknown }).expires
+  if (expires == null || expires === false) return undefined
+  const time = expires instanceof Date ? expires.getTime() : new Date(expires as string).getTime()
+  return Number.isNaN(time) ? undefined : time
+}
+
+/** Removes `sid` from the store. */
+function remove(store: MemoryStore, sid: string): void {
+  const sessions = sessionsOf(store)
+  const internals = internalsOf(store)
+  if (sid in sessions) {
+    delete sessions[sid]
+    internals.count--
+  }
+  internals.expiries.delete(sid)
+}
+
+/** Removes `sid` as expired. */
+function expire(store: MemoryStore, sid: string): void {
+  remove(store, sid)
+  publishSessionEvent('expired', sid, undefined, undefined, 'maxAge')
+}
+
+/** The parsed session `sid`, or undefined when missing or expired (which removes it). */
+function readSession(store: MemoryStore, sid: string): StoredSession | undefined {
+  const json = sessionsOf(store)[sid]
+  if (json === undefined) return undefined
+  const now = Date.now()
+  const expiry = internalsOf(store).expiries.get(sid)
+  if (expiry !== undefined && expiry <= now) {
+    expire(store, sid)
+    return undefined
+  }
+  const session = JSON.parse(json) as StoredSession
+  // entries written straight into `sessions` have no recorded expiry: check the data itself
+  if (expiry === undefined) {
+    const own = expiryOf(session?.cookie)
+    if (own !== undefined && own <= now) {
+      expire(store, sid)
+      return undefined
+    }
+  }
+  return session
+}
+
+/** Writes `json` for `sid` as the most recently used entry, evicting the least recently used past `max`. */
+function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined): void {
+  const sessions = sessionsOf(store)
+  const internals = internalsOf(store)
+  if (sid in sessions) delete sessions[sid]
+  else internals.count++
+  sessions[sid] = json
+  if (expiry === undefined) internals.expiries.delete(sid)
+  else internals.expiries.set(sid, expiry)
+
+  if (internals.count > internals.max) {
+    for (const oldest in sessions) {
+      remove(store, oldest)
+      if (internals.count <= internals.max) break
+    }
+  }
+}
+
+/** Removes every expired session, reading only the expiry times. */
+export function sweep(store: MemoryStore): number {
+  const now = Date.now()
+  let removed = 0
+  for (const [sid, expiry] of internalsOf(store).expiries) {
+    if (expiry <= now) {
+      expire(store, sid)
+      removed++
+    }
+  }
+  return removed
+}
+
+/**
+ * The bundled in-memory store: sessions as JSON strings, every callback deferred. Expired sessions are
+ * swept periodically and `max` bounds the count (least recently used first). One process only: use a
+ * shared store (Redis, PostgreSQL, ...) as soon as there is more than one.
+ */
+export const MemoryStore = function MemoryStore(this: MemoryStore, options?: MemoryStoreOptions) {
+  Store.call(this)
+  const { max, checkPeriod } = validateOptions(options ?? {})
+  this.sessions = Object.create(null) as Record<string, string>
+  const internals = internalsOf(this)
+  internals.max = max
+  if (checkPeriod > 0) {
+    internals.timer = setInterval(sweep, checkPeriod, this)
+    internals.timer.unref()
+  }
+} as unknown as MemoryStoreConstructor
+
+inherits(MemoryStore, Store)
+
+const proto = MemoryStore.prototype
+
+proto.all = function all(callback) {
+  const sessions = Object.create(null) as Record<string, StoredSession>
+  for (const sid of Object.keys(sessionsOf(this))) {
+    const session = readSession(this, sid)
+    if (session) sessions[sid] = session
+  }
+  if (callback) setImmediate(callback, null, sessions)
+}
+
+proto.clear = function clear(callback) {
+  this.sessions = Object.create(null) as Record<string, string>
+  const internals = internalsOf(this)
+  internals.expiries.clear()
+  internals.count = 0
+  if (callback) setImmediate(callback)
+}
+
+proto.destroy = function destroy(sid, callback) {
+  remove(this, sid)
+  if (callback) setImmediate(callback)
+}
+
+proto.get = function get(sid, callback) {
+  let session: StoredSession | undefined
+  try {
+    session = readSession(this, sid)
+  } catch (err) {
+    setImmediate(callback, err)
+    return
+  }
+  if (session !== undefined) {
+    // reading counts as use for the least-recently-used order
+    const sessions = sessionsOf(this)
+    const json = sessions[sid]!
+    delete sessions[sid]
+    sessions[sid] = json
+  }
+  setImmediate(callback, null, session)
+}
+
+proto.set = function set(sid, session, callback) {
+  let json: string
+  try {
+    json = JSON.stringify(session)
+  } catch (err) {
+    if (callback) setImmediate(callback, err)
+    return
+  }
+  writeSession(this, sid, json, expiryOf((session as { cookie?: unknown }).cookie))
+  if (callback) setImmediate(callback)
+}
+
+proto.length = function length(callback) {
+  this.all((err, sessions) => {
+    if (err) return callback(err)
+    callback(null, Object.keys(sessions!).length)
+  })
+}
+
+proto.touch = function touch(sid, session, callback) {
+  let current: StoredSession | undefined
+  try {
+    current = readSession(this, sid)
+  } catch (err) {
+    if (callback) setImmediate(callback, err)
+    return
+  }
+  if (current) {
+    current.cookie = session.cookie as StoredSession['cookie']
+    writeSession(this, sid, JSON.stringify(current), expiryOf(session.cookie))
+  }
+  if (callback) setImmediate(callback)
+}
+
+proto.close = function close() {
+  const internals = internalsOf(this)
+  if (internals.timer !== undefined) clearInterval(internals.timer)
+  internals.timer = undefined
+}

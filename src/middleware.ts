@@ -1,0 +1,227 @@
+/**
+ * The per-request flow, top to bottom: find the session ID, load or create the session, expose
+ * `req.session`, and arrange the commit at the end of the response.
+ * @internal
+ */
+
+import debugFactory from 'debug'
+import onHeaders from 'on-headers'
+import parseUrl from 'parseurl'
+import { endResponse, writeSessionCookie } from './commit.js'
+import { Cookie } from './cookie.js'
+import { publishSessionEvent } from './diagnostics.js'
+import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
+import { kState, RequestState, serializeData, stateOf } from './request-state.js'
+import { isSecure } from './secure.js'
+import { CREATED_AT_KEY, Session } from './session.js'
+import { readSessionId } from './signed-cookie.js'
+import { callStore } from './store-call.js'
+import type { StoredSession } from './store.js'
+import type { AnyRequest, AnyResponse, NextFunction, SessionRequest } from './types.js'
+
+const debug = debugFactory('express-session')
+
+/** The session middleware's request handler. */
+export type SessionMiddleware = (req: AnyRequest, res: AnyResponse, next: NextFunction) => void
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function'
+}
+
+/** RFC 6265 §5.1.4 path-match: `/admin` matches `/admin` and `/admin/x`, not `/administrator`. */
+export function pathMatches(requestPath: string, cookiePath: string): boolean {
+  if (!requestPath.startsWith(cookiePath)) return false
+  return requestPath.length === cookiePath.length || cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/'
+}
+
+/** Gives `req` a new session with ID `id`, its cookie resolved for this request. */
+function createSession(config: MiddlewareConfig, req: SessionRequest, id: unknown): void {
+  req.sessionID = id as string
+  const sess = new Session(req)
+  const options = stateOf(req)?.cookieOptions ?? cookieOptionsFor(config, req)
+  sess.cookie = new Cookie(options as Record<string, unknown>)
+  if (options.secure === 'auto' || options.sameSite === 'auto') {
+    const secure = isSecure(req, config.trustProxy)
+    if (options.secure === 'auto') sess.cookie.secure = secure
+    if (options.sameSite === 'auto') sess.cookie.sameSite = secure ? 'none' : 'lax'
+  }
+  if (config.absoluteTimeout > 0) sess[CREATED_AT_KEY] = Date.now()
+  req.session = sess
+}
+
+/**
+ * `store.generate(req)`: a new session on `req`. Returns a promise when `genid` does; its rejection, or a
+ * promised non-string, is an error with a message saying so.
+ */
+export function generateSession(config: MiddlewareConfig, req: SessionRequest): void | Promise<void> {
+  const id = config.genid(req)
+  if (!isThenable(id)) {
+    createSession(config, req, id)
+    return
+  }
+  return Promise.resolve(id).then(
+    (value) => {
+      if (typeof value !== 'string') {
+        throw new TypeError(`genid option must return a string or a Promise of a string (got ${typeof value})`)
+      }
+      createSession(config, req, value)
+    },
+    (reason: unknown) => {
+      throw reason instanceof Error ? reason : new Error(`genid option rejected: ${String(reason)}`)
+    },
+  )
+}
+
+/** Records the session as loaded or created, for change detection. */
+function remember(state: RequestState, sess: Session, loaded: boolean): void {
+  state.originalId = sess.id
+  state.originalJson = serializeData(sess)
+  if (loaded && !state.config.resave) {
+    state.savedId = state.originalId
+    state.savedJson = state.originalJson
+  }
+}
+
+/** Creates a new session for the request, then continues (`next`). */
+function startNewSession(state: RequestState): void {
+  const { req, config, next } = state
+  const done = (): void => {
+    remember(state, req.session!, false)
+    publishSessionEvent('created', req.sessionID!, req)
+    next()
+  }
+  let pending: void | Promise<void>
+  try {
+    pending = config.store.generate(req)
+  } catch (err) {
+    next(err)
+    return
+  }
+  if (isThenable(pending)) pending.then(done, (err: unknown) => next(err))
+  else done()
+}
+
+/** Whether a loaded session is past `absoluteTimeout`; missing creation times are recorded as now. */
+function pastAbsoluteTimeout(config: MiddlewareConfig, sess: Session): boolean {
+  const created = sess[CREATED_AT_KEY]
+  if (typeof created === 'number') return Date.now() - created > config.absoluteTimeout
+  sess[CREATED_AT_KEY] = Date.now()
+  return false
+}
+
+/** Handles the store's answer to `get`: adopt the stored session, or start a new one. */
+function onLoaded(state: RequestState, err: Error | null, data: StoredSession | null | undefined): void {
+  const { req, config, next } = state
+  if (err && (err as { code?: unknown }).code !== 'ENOENT') {
+    debug('error %j', err)
+    if (config.continueOnStoreError) {
+      state.disabled = true
+      next()
+    } else {
+      next(err)
+    }
+    return
+  }
+
+  if (err || !data) {
+    debug('no session found')
+    startNewSession(state)
+    return
+  }
+
+  debug('session found')
+  let expired = false
+  try {
+    const sess = config.store.createSession(req, data)
+    if (config.absoluteTimeout > 0) {
+      // remembered before the creation time may be added, so that adding it is saved
+      remember(state, sess, true)
+      expired = pastAbsoluteTimeout(config, sess)
+    } else {
+      remember(state, sess, true)
+    }
+  } catch (createError) {
+    next(createError)
+    return
+  }
+
+  if (expired) {
+    const id = req.sessionID!
+    debug('session %s past absoluteTimeout', id)
+    publishSessionEvent('expired', id, req, undefined, 'absoluteTimeout')
+    callStore(config.store, 'destroy', [id], config.storeTimeout, () => undefined)
+    startNewSession(state)
+    return
+  }
+
+  publishSessionEvent('loaded', req.sessionID!, req)
+  next()
+}
+
+/** Builds the middleware for resolved options. */
+export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
+  const { store } = config
+  store.generate = (req: SessionRequest) => generateSession(config, req)
+
+  // a disconnected store means: no sessions, no errors, until it connects again
+  let storeReady = true
+  store.on('disconnect', () => {
+    storeReady = false
+  })
+  store.on('connect', () => {
+    storeReady = true
+  })
+
+  return function session(request: AnyRequest, response: AnyResponse, next: NextFunction): void {
+    const req = request as SessionRequest
+    if (req.session) {
+      next()
+      return
+    }
+    if (!storeReady) {
+      debug('store is disconnected')
+      next()
+      return
+    }
+
+    let cookieOptions
+    try {
+      cookieOptions = cookieOptionsFor(config, req)
+    } catch (err) {
+      next(err)
+      return
+    }
+    const originalPath = parseUrl.original(req as Parameters<typeof parseUrl.original>[0])?.pathname || '/'
+    if (!pathMatches(originalPath, cookieOptions.path || '/')) {
+      debug('pathname mismatch')
+      next()
+      return
+    }
+
+    const secrets = config.secrets ?? (req.secret ? [req.secret] : undefined)
+    if (!secrets) {
+      next(new Error('secret option required for sessions'))
+      return
+    }
+
+    const state = new RequestState(config, req, response, next, secrets, cookieOptions)
+    ;(req as { [kState]?: RequestState })[kState] = state
+    req.sessionStore = store
+    state.cookieId = req.sessionID = readSessionId(req, config.name, secrets)
+
+    onHeaders(response as Parameters<typeof onHeaders>[0], () => writeSessionCookie(state))
+    state.originalEnd = response.end
+    response.end = function end(...args: unknown[]) {
+      return endResponse(state, args) as never
+    } as AnyResponse['end']
+
+    if (!req.sessionID) {
+      debug('no SID sent, generating session')
+      startNewSession(state)
+      return
+    }
+
+    debug('fetching %s', req.sessionID)
+    callStore<StoredSession>(store, 'get', [req.sessionID], config.storeTimeout, (err, data) => onLoaded(state, err, data))
+  }
+}

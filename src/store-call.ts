@@ -1,0 +1,130 @@
+/**
+ * The one place that calls a store. Whatever the store does — call back later, call back synchronously,
+ * call back twice, return a promise instead, throw, or never answer — the caller's callback runs exactly once.
+ * Each call is also published on a `node:diagnostics_channel` tracing channel (free when nobody subscribes).
+ * @internal
+ */
+
+import { storeCallChannels, type StoreCallContext } from './diagnostics.js'
+
+/** The store methods this package calls. */
+export type StoreMethod = 'get' | 'set' | 'destroy' | 'touch' | 'all' | 'length' | 'clear'
+
+/** A Node-style callback. */
+export type Callback<T = unknown> = (err: Error | null, value?: T) => void
+
+/** Error passed when a store call takes longer than `storeTimeout`. */
+export interface StoreTimeoutError extends Error {
+  code: 'ESTORETIMEOUT'
+  method: StoreMethod
+  timeout: number
+}
+
+type AnyStore = Record<string, unknown>
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+}
+
+/** Turns anything a store rejects or calls back with into an `Error`. */
+export function toError(reason: unknown, method: StoreMethod): Error {
+  if (reason instanceof Error) return reason
+  const err = new Error(`store.${method}() failed: ${String(reason)}`)
+  ;(err as Error & { cause?: unknown }).cause = reason
+  return err
+}
+
+function timeoutError(method: StoreMethod, timeout: number): StoreTimeoutError {
+  const err = new Error(`store.${method}() did not answer within ${timeout} ms (storeTimeout)`) as StoreTimeoutError
+  err.code = 'ESTORETIMEOUT'
+  err.method = method
+  err.timeout = timeout
+  return err
+}
+
+/**
+ * Calls `store[method](...args, cb)` and delivers the outcome to `callback` exactly once.
+ * `timeout` (ms, 0 for none) fails the call with `ESTORETIMEOUT`; a late answer is then ignored.
+ */
+export function callStore<T>(
+  store: object,
+  method: StoreMethod,
+  args: unknown[],
+  timeout: number,
+  callback: Callback<T>,
+): void {
+  const channels = storeCallChannels[method]
+  const traced = channels !== undefined && channels.hasSubscribers()
+  const context: StoreCallContext | undefined = traced
+    ? { method, sessionId: typeof args[0] === 'string' ? args[0] : undefined, store, start: performance.now() }
+    : undefined
+
+  let settled = false
+  let timer: NodeJS.Timeout | undefined
+
+  const settle = (err: unknown, value?: unknown): void => {
+    if (settled) return
+    settled = true
+    if (timer !== undefined) clearTimeout(timer)
+    const error = err == null ? null : toError(err, method)
+    if (context !== undefined) {
+      context.duration = performance.now() - context.start
+      if (error) {
+        context.error = error
+        channels!.error.publish(context)
+      } else {
+        context.result = value
+      }
+      channels!.asyncStart.publish(context)
+      try {
+        callback(error, value as T)
+      } finally {
+        channels!.asyncEnd.publish(context)
+      }
+      return
+    }
+    callback(error, value as T)
+  }
+
+  if (context !== undefined) channels!.start.publish(context)
+  try {
+    const fn = (store as AnyStore)[method] as (...a: unknown[]) => unknown
+    const result = fn.apply(store, [...args, settle])
+    if (isThenable(result)) {
+      result.then(
+        (value) => settleOutsidePromise(settle, null, value),
+        (reason) => settleOutsidePromise(settle, reason ?? new Error(`store.${method}() rejected`)),
+      )
+    }
+  } catch (err) {
+    // A throw from our own callback (the store called back synchronously) is not the store's failure.
+    if (settled) throw err
+    settle(err)
+  } finally {
+    if (context !== undefined) channels!.end.publish(context)
+  }
+
+  if (!settled && timeout > 0) {
+    timer = setTimeout(settle, timeout, timeoutError(method, timeout))
+    timer.unref()
+  }
+}
+
+/** Settles from a promise reaction without turning a throwing callback into an unhandled rejection. */
+function settleOutsidePromise(settle: (err: unknown, value?: unknown) => void, err: unknown, value?: unknown): void {
+  try {
+    settle(err, value)
+  } catch (thrown) {
+    process.nextTick(() => {
+      throw thrown
+    })
+  }
+}
+
+/** Like {@link callStore} for callers that want a promise. */
+export function callStoreAsync<T>(store: object, method: StoreMethod, args: unknown[], timeout = 0): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    callStore<T>(store, method, args, timeout, (err, value) => (err ? reject(err) : resolve(value as T)))
+  })
+}

@@ -1,0 +1,103 @@
+import { EventEmitter } from 'node:events'
+import { inherits } from 'node:util'
+import { Cookie } from './cookie.js'
+import { Session, storeTimeoutOf } from './session.js'
+import { callStore } from './store-call.js'
+import type { SessionRequest } from './types.js'
+
+/** Session data as a store holds it: at least a `cookie`, plus whatever the application put in. */
+export interface StoredSession {
+  cookie: Cookie | Record<string, unknown>
+  [key: string]: unknown
+}
+
+/**
+ * The contract of a session store. `get`, `set` and `destroy` are required; `touch` is used when present;
+ * `all`, `length` and `clear` are optional. Methods may call back, or return a promise instead.
+ */
+export interface Store extends EventEmitter {
+  get(sid: string, callback: (err: any, session?: any) => void): unknown
+  set(sid: string, session: any, callback?: (err?: any) => void): unknown
+  destroy(sid: string, callback?: (err?: any) => void): unknown
+  touch?(sid: string, session: any, callback?: (err?: any) => void): unknown
+  all?(callback: (err: any, sessions?: any) => void): unknown
+  length?(callback: (err: any, length?: number) => void): unknown
+  clear?(callback?: (err?: any) => void): unknown
+  /** Set by the session middleware: creates a new session on `req`. May return a promise (async `genid`). */
+  generate(req: any): void | Promise<void>
+  /** Destroys the session of `req` in the store, then gives `req` a new one. */
+  regenerate(req: any, callback: (err?: any) => void): void
+  /** Loads the session `sid` as a `Session`; calls back with nothing when there is none. */
+  load(sid: string, callback: (err?: any, session?: Session) => void): void
+  /** Builds `req.session` from stored data. */
+  createSession(req: any, session: any): Session
+}
+
+/** The `Store` constructor: callable with `Store.call(this)` (util.inherits style) and extendable with `class`. */
+export interface StoreConstructor {
+  new (options?: unknown): Store
+  (this: unknown, options?: unknown): void
+  prototype: Store
+}
+
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return typeof (value as PromiseLike<void> | undefined)?.then === 'function'
+}
+
+/**
+ * Base of all session stores. A plain function constructor inheriting from EventEmitter, because real
+ * stores call `Store.call(this)` and set prototypes by hand; its methods depend on no constructor state.
+ */
+export const Store = function Store(this: EventEmitter) {
+  EventEmitter.call(this)
+} as unknown as StoreConstructor
+
+inherits(Store, EventEmitter)
+
+Store.prototype.regenerate = function regenerate(this: Store, req: SessionRequest, callback: (err?: any) => void): void {
+  callStore(this, 'destroy', [req.sessionID], storeTimeoutOf(req), (err) => {
+    let pending: void | Promise<void>
+    try {
+      pending = this.generate(req)
+    } catch (generateError) {
+      callback(generateError)
+      return
+    }
+    if (isThenable(pending)) pending.then(() => callback(err ?? undefined), callback)
+    else callback(err ?? undefined)
+  })
+}
+
+Store.prototype.load = function load(this: Store, sid: string, callback: (err?: any, session?: Session) => void): void {
+  callStore<StoredSession>(this, 'get', [sid], 0, (err, data) => {
+    if (err) return callback(err)
+    if (!data) return callback()
+    const req = { sessionID: sid, sessionStore: this }
+    let session: Session
+    try {
+      session = this.createSession(req, data)
+    } catch (createError) {
+      return callback(createError)
+    }
+    callback(null, session)
+  })
+}
+
+Store.prototype.createSession = function createSession(this: Store, req: SessionRequest, data: StoredSession): Session {
+  const stored = data?.cookie
+  if (stored === null || typeof stored !== 'object') {
+    throw new TypeError('Cannot read property "cookie" of the stored session: the store returned data without a cookie object')
+  }
+  const expires = stored.expires
+  const originalMaxAge = stored.originalMaxAge
+
+  const cookie = new Cookie(stored as Record<string, unknown>)
+  if (typeof expires === 'string') cookie.expires = new Date(expires)
+  // keep the stored lifetime: setting `expires` above recomputed it
+  cookie.originalMaxAge = originalMaxAge as number | null
+  data.cookie = cookie
+
+  const session = new Session(req, data)
+  req.session = session
+  return session
+}

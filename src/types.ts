@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import type { CookieInit, SameSiteOption } from './cookie.js'
+import type { Session } from './session.js'
+import type { Store } from './store.js'
+
+/** Options of the session ID cookie (the `cookie` option, or what a `cookie(req)` function returns). */
+export interface CookieOptions {
+  /** Lifetime in milliseconds; `Expires` is computed from it. Default: none (a browser-session cookie). */
+  maxAge?: number | null
+  /** Use `maxAge` instead; if both are given the last one wins. */
+  expires?: Date | null
+  /** `Domain` attribute. Default: none (host-only). */
+  domain?: string
+  /** `Path` attribute, also the path prefix under which the middleware runs. Default `'/'`. */
+  path?: string
+  /** `HttpOnly` attribute. Default `true`. */
+  httpOnly?: boolean
+  /** `Secure` attribute; `'auto'` follows the security of the request that creates the session. */
+  secure?: boolean | 'auto'
+  /** `SameSite` attribute; `'auto'` is `None` on secure requests and `Lax` otherwise. */
+  sameSite?: SameSiteOption | 'auto'
+  /** `Partitioned` attribute (CHIPS). */
+  partitioned?: boolean
+  /** `Priority` attribute. */
+  priority?: 'low' | 'medium' | 'high'
+  /** Accepted for compatibility with `@types/express-session`; the ID cookie is always signed. */
+  signed?: boolean
+  /** Accepted for compatibility with `@types/express-session`. */
+  encode?: (value: string) => string
+}
+
+/** A request as this middleware sees it: Node's `IncomingMessage`, possibly decorated by Express or cookie-parser. */
+export interface SessionRequest extends IncomingMessage {
+  session?: Session | null
+  sessionID?: string
+  sessionStore?: Store
+  /** cookie-parser's secret, used when the `secret` option is not given. */
+  secret?: string
+  /** Set by Express from its "trust proxy" setting. */
+  secure?: boolean
+  originalUrl?: string
+  signedCookies?: Record<string, unknown>
+  cookies?: Record<string, unknown>
+}
+
+/** Any request object the middleware can be mounted on (Express, Connect, `node:http`, HTTP/2 compatibility). */
+export type AnyRequest = IncomingMessage | Http2ServerRequest
+
+/** Any response object the middleware can be mounted on. */
+export type AnyResponse = ServerResponse | Http2ServerResponse
+
+/** The callback Connect-style middleware receives. */
+export type NextFunction = (err?: unknown) => void
+
+/** How store failures are handled: `'fail'` passes them to `next(err)` (1.x), `'continue'` carries on without. */
+export type StoreErrorPolicy = 'fail' | 'continue'
+
+/** A function of the request; declared as a method so handlers typed with Express's `Request` are accepted. */
+export type RequestFunction<R> = { bivarianceHack(req: Express.Request): R }['bivarianceHack']
+
+/** Options of `session(options)`. */
+export interface SessionOptions {
+  /**
+   * Secret(s) used to sign the session ID cookie: a string, a Buffer (any HMAC key), or an array whose first
+   * element signs and all of which verify. When omitted, `req.secret` (set by cookie-parser) is used.
+   */
+  secret?: string | Buffer | Array<string | Buffer>
+  /** Generates a new session ID; may return a Promise. Default: 24 random bytes, base64url (192 bits). */
+  genid?(req: Express.Request): string | Promise<string>
+  /** Name of the session ID cookie. Default `'connect.sid'`. */
+  name?: string
+  /** Alias of `name`, kept from Connect. */
+  key?: string
+  /** The session store. Default: a new `MemoryStore`. */
+  store?: Store
+  /** Options of the session ID cookie, or a function of the request returning them. */
+  cookie?: CookieOptions | RequestFunction<CookieOptions>
+  /** Set the cookie on every response, restarting its `maxAge`. Default `false`. */
+  rolling?: boolean
+  /** Save the session on every response even if unmodified. Default `true` (deprecated default). */
+  resave?: boolean
+  /** Trust `X-Forwarded-Proto` (`true`), only TLS sockets (`false`) or Express's `req.secure` (`undefined`). */
+  proxy?: boolean
+  /** Save new sessions even if unmodified. Default `true` (deprecated default). */
+  saveUninitialized?: boolean
+  /** What unsetting `req.session` does: `'keep'` (default) or `'destroy'` the stored session. */
+  unset?: 'destroy' | 'keep'
+  /** Expire the cookie in the response after the session is destroyed. Default `false`. */
+  clearCookieOnDestroy?: boolean
+  /** Milliseconds after creation after which a session is expired however active it was. Default: none. */
+  absoluteTimeout?: number
+  /** Milliseconds a store call may take before it fails with `code: 'ESTORETIMEOUT'`. Default: none. */
+  storeTimeout?: number
+  /** What a failed store call does to the request. Default `'fail'`. */
+  storeErrors?: StoreErrorPolicy
+}
+
+export type { CookieInit }
