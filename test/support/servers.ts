@@ -16,6 +16,8 @@
  *     it('works', async () => { ... redis.url ... });
  *   });
  *
+ * TEST_HIDE_SERVERS=redis,mariadb (comma list, also 'chromium') treats those as not installed.
+ *
  * Linux only (uses process groups and /proc). When running as root, PostgreSQL, MariaDB and memcached are run as
  * their Debian system users (postgres / mysql / memcache, falling back to nobody), because they refuse to run as root.
  */
@@ -206,7 +208,13 @@ interface Binaries {
 const binaryCache: Binaries = {};
 const looked = new Set<Requirement>();
 
+/** TEST_HIDE_SERVERS=redis,postgres pretends those are not installed (to exercise the skip / CI-failure path). */
+function hidden(name: Requirement): boolean {
+  return (process.env.TEST_HIDE_SERVERS ?? '').split(',').map((s) => s.trim()).includes(name);
+}
+
 function binariesFor<R extends Requirement>(name: R): Binaries[R] {
+  if (hidden(name)) return undefined;
   if (!looked.has(name)) {
     looked.add(name);
     switch (name) {

@@ -1,0 +1,107 @@
+/**
+ * Shared helpers for HTTP-level tests: servers in the style of the 1.x suite, and readers of
+ * `Set-Cookie` headers.
+ */
+import http from 'node:http'
+import assert from 'node:assert/strict'
+import session from 'express-session'
+import type { Response } from 'supertest'
+
+export type Handler = (req: http.IncomingMessage & Record<string, any>, res: http.ServerResponse) => void
+
+/**
+ * A plain `node:http` server running the session middleware with `options` (secret 'keyboard cat',
+ * resave/saveUninitialized true unless given), then `handler`. Errors answer `err.status || 500` with the message.
+ */
+export function createServer(options: session.SessionOptions | ((req: any, res: any, next: any) => void) | null, handler?: Handler): http.Server {
+  const middleware = typeof options === 'function'
+    ? options
+    : session({ secret: 'keyboard cat', resave: true, saveUninitialized: true, ...(options ?? {}) })
+  return http.createServer((req: any, res) => {
+    middleware(req, res, (err?: any) => {
+      if (err) {
+        res.statusCode = err.status || 500
+        res.end(err.message)
+        return
+      }
+      if (handler) handler(req, res)
+      else res.end(req.session?.id ?? 'no session')
+    })
+  })
+}
+
+/** All `Set-Cookie` values of a response. */
+export function setCookies(res: Response): string[] {
+  const header = res.headers['set-cookie'] as unknown
+  if (header === undefined) return []
+  return Array.isArray(header) ? header : [String(header)]
+}
+
+/** The `Set-Cookie` value for cookie `name`, if any. */
+export function setCookieFor(res: Response, name = 'connect.sid'): string | undefined {
+  return setCookies(res).find((value) => value.startsWith(name + '='))
+}
+
+/** `name=value` of the session cookie, ready to send back in a `Cookie` header. */
+export function cookie(res: Response, name = 'connect.sid'): string {
+  const value = setCookieFor(res, name)
+  assert.ok(value, `expected a Set-Cookie for ${name}`)
+  return value.split(';')[0]!
+}
+
+/** The session ID inside the signed cookie of a response. */
+export function sid(res: Response, name = 'connect.sid'): string {
+  const value = decodeURIComponent(cookie(res, name).slice(name.length + 1))
+  const match = /^s:(.*)\.[^.]*$/.exec(value)
+  assert.ok(match, `not a signed session cookie: ${value}`)
+  return match[1]!
+}
+
+/** The `Expires` attribute of the session cookie, if present. */
+export function expires(res: Response, name = 'connect.sid'): string | undefined {
+  const value = setCookieFor(res, name)
+  return value ? /; *Expires=([^;]+)/i.exec(value)?.[1] : undefined
+}
+
+/** supertest assertion: the response sets cookie `name`. */
+export function shouldSetCookie(name = 'connect.sid') {
+  return (res: Response) => {
+    assert.ok(setCookieFor(res, name), `should set cookie ${name}`)
+  }
+}
+
+/** supertest assertion: the response does not set cookie `name`. */
+export function shouldNotHaveHeader(header: string) {
+  return (res: Response) => {
+    assert.ok(!(header.toLowerCase() in res.headers), `should not have ${header} header`)
+  }
+}
+
+/** supertest assertion: the response does not set cookie `name`. */
+export function shouldNotSetCookie(name = 'connect.sid') {
+  return (res: Response) => {
+    assert.ok(!setCookieFor(res, name), `should not set cookie ${name}`)
+  }
+}
+
+/** supertest assertion: the session cookie carries attribute `attr` (optionally with `value`). */
+export function shouldSetCookieWithAttribute(name: string, attr: string, value?: string) {
+  return (res: Response) => {
+    const header = setCookieFor(res, name)
+    assert.ok(header, `should set cookie ${name}`)
+    const attrs = header.split(';').slice(1).map((part) => part.trim())
+    const found = attrs.find((part) => part.split('=')[0]!.toLowerCase() === attr.toLowerCase())
+    assert.ok(found, `should set cookie ${name} with attribute ${attr}: ${header}`)
+    if (value !== undefined) assert.equal(found.split('=').slice(1).join('='), value)
+  }
+}
+
+/** supertest assertion: the session cookie lacks attribute `attr`. */
+export function shouldSetCookieWithoutAttribute(name: string, attr: string) {
+  return (res: Response) => {
+    const header = setCookieFor(res, name)
+    assert.ok(header, `should set cookie ${name}`)
+    const attrs = header.split(';').slice(1).map((part) => part.trim().split('=')[0]!.toLowerCase())
+    assert.ok(!attrs.includes(attr.toLowerCase()), `should set cookie ${name} without ${attr}: ${header}`)
+  }
+}
