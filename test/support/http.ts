@@ -105,3 +105,66 @@ export function shouldSetCookieWithoutAttribute(name: string, attr: string) {
     assert.ok(!attrs.includes(attr.toLowerCase()), `should set cookie ${name} without ${attr}: ${header}`)
   }
 }
+
+/** A promise resolved after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Polls `predicate` every few ms until it holds; fails after `timeout` ms. */
+export async function waitFor(predicate: () => boolean, timeout = 1000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!predicate()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+    await delay(5)
+  }
+}
+
+/** `name=value` of a session cookie for `id`, signed with `secret`, ready for a `Cookie` header. */
+export function signedCookie(id: string, secret = 'keyboard cat', name = 'connect.sid'): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { sign } = require('cookie-signature') as { sign(value: string, secret: string): string }
+  return name + '=' + encodeURIComponent('s:' + sign(id, secret))
+}
+
+/**
+ * A MemoryStore that counts the calls made to each of its methods (`store.calls.set`, ...) and records
+ * the session IDs `set` was called with (`store.setIds`).
+ */
+export class CountingStore extends session.MemoryStore {
+  calls: Record<'get' | 'set' | 'destroy' | 'touch', number> = { get: 0, set: 0, destroy: 0, touch: 0 }
+  setIds: string[] = []
+
+  override get(sid: string, callback: (err: any, sess?: any) => void): void {
+    this.calls.get++
+    super.get(sid, callback)
+  }
+
+  override set(sid: string, sess: object, callback?: (err?: any) => void): void {
+    this.calls.set++
+    this.setIds.push(sid)
+    super.set(sid, sess, callback)
+  }
+
+  override destroy(sid: string, callback?: (err?: any) => void): void {
+    this.calls.destroy++
+    super.destroy(sid, callback)
+  }
+
+  override touch(sid: string, sess: { cookie: unknown }, callback?: (err?: any) => void): void {
+    this.calls.touch++
+    super.touch(sid, sess, callback)
+  }
+
+  /** The stored data of `sid` as the store holds it (parsed JSON), or undefined. */
+  stored(sid: string): Record<string, any> | undefined {
+    const json = this.sessions[sid]
+    return json === undefined ? undefined : JSON.parse(json)
+  }
+
+  /** Resets the counters. */
+  resetCalls(): void {
+    this.calls = { get: 0, set: 0, destroy: 0, touch: 0 }
+    this.setIds = []
+  }
+}

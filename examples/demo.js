@@ -1,0 +1,130 @@
+/**
+ * The demo app: a view counter plus log in / log out, on the bundled MemoryStore.
+ *
+ * Start: npm start   (builds, then runs `node examples/demo.js`; open http://localhost:3000, PORT=4000 npm start to change)
+ *
+ * - Every page view increments `req.session.views`, so the first visit creates the session and sets the cookie.
+ * - POST /login (form field `name`) regenerates the session before storing the user: a new session ID is issued
+ *   at the moment of log-in, so a session ID planted before log-in (session fixation) is worth nothing after it.
+ * - POST /logout destroys the session in the store and clears the cookie.
+ *
+ * Environment (all optional):
+ *   PORT             port to listen on (default 3000; 0 picks a free one)
+ *   HOST             address to listen on (default: every address, so both localhost and 127.0.0.1 work)
+ *   SESSION_SECRET   secret that signs the session cookie (default: a fixed demo secret, never do this in production)
+ *   COOKIE_MAX_AGE   cookie lifetime in milliseconds; without it the cookie is a browser-session cookie
+ *   HTTPS_KEY, HTTPS_CERT   PEM files: serve HTTPS instead of HTTP
+ *   SECURE_COOKIE=1  mark the cookie `Secure` (browsers then only send it, and only store it, over HTTPS)
+ *
+ * `createApp(options)` is exported so tests (and you) can build the app without listening.
+ */
+'use strict'
+
+const fs = require('node:fs')
+const http = require('node:http')
+const https = require('node:https')
+const express = require('express')
+const session = require('express-session')
+
+/**
+ * @param {object} [options]
+ * @param {number} [options.cookieMaxAge]  cookie lifetime in ms (undefined: a browser-session cookie)
+ * @param {boolean} [options.secureCookie] set the `Secure` attribute
+ * @param {string} [options.secret]        cookie signing secret
+ * @param {import('express-session').Store} [options.store] defaults to a new MemoryStore
+ */
+function createApp (options = {}) {
+  const app = express()
+  const store = options.store || new session.MemoryStore()
+
+  app.use(express.urlencoded({ extended: false }))
+  app.use(session({
+    name: 'demo.sid',
+    secret: options.secret || 'demo secret: set SESSION_SECRET',
+    store,
+    resave: false, // MemoryStore implements touch(), so unchanged sessions need not be rewritten
+    saveUninitialized: false, // no session (and no cookie) until something is stored in it
+    cookie: {
+      httpOnly: true, // the default, spelled out: page scripts cannot read the cookie
+      sameSite: 'lax', // not sent on cross-site POSTs
+      secure: Boolean(options.secureCookie),
+      maxAge: options.cookieMaxAge // undefined: the cookie lasts until the browser closes
+    }
+  }))
+
+  app.get('/', (req, res) => {
+    req.session.views = (req.session.views || 0) + 1
+    const user = req.session.user
+    res.type('html').send(page(user ? `Hello, ${escapeHtml(user)}` : 'Session demo', `
+      <p>You have viewed this page <strong id="views">${req.session.views}</strong> time${req.session.views === 1 ? '' : 's'}.</p>
+      ${user
+        ? `<p id="user">Logged in as <strong>${escapeHtml(user)}</strong>.</p>
+           <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>`
+        : `<form method="post" action="/login">
+             <label>Name <input id="name" name="name" required autocomplete="username"></label>
+             <button id="login" type="submit">Log in</button>
+           </form>`}
+      <p><small>Session ID: <code id="sid">${escapeHtml(req.sessionID)}</code></small></p>`))
+  })
+
+  app.post('/login', (req, res, next) => {
+    const name = String(req.body.name || '').trim()
+    if (!name) return res.status(400).type('html').send(page('Log in', '<p>A name is required. <a href="/">Back</a></p>'))
+    const views = req.session.views || 0
+    // A new session ID at the moment the privilege level changes: prevents session fixation.
+    req.session.regenerate((err) => {
+      if (err) return next(err)
+      req.session.user = name
+      req.session.views = views // carry over what is worth keeping, explicitly
+      // Save before redirecting, so the next request finds the logged-in session even with a slow store.
+      req.session.save((err) => {
+        if (err) return next(err)
+        res.redirect(303, '/')
+      })
+    })
+  })
+
+  app.post('/logout', (req, res, next) => {
+    req.session.destroy((err) => {
+      if (err) return next(err)
+      res.clearCookie('demo.sid', { path: '/', httpOnly: true, sameSite: 'lax', secure: Boolean(options.secureCookie) })
+      res.redirect(303, '/')
+    })
+  })
+
+  return app
+}
+
+function page (title, body) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>
+<body><h1>${title}</h1>${body}</body></html>
+`
+}
+
+function escapeHtml (text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
+}
+
+module.exports = { createApp }
+
+if (require.main === module) {
+  const env = process.env
+  const maxAge = env.COOKIE_MAX_AGE ? Number(env.COOKIE_MAX_AGE) : undefined
+  if (maxAge !== undefined && !(Number.isFinite(maxAge) && maxAge > 0)) {
+    console.error(`COOKIE_MAX_AGE must be a positive number of milliseconds, got ${JSON.stringify(env.COOKIE_MAX_AGE)}`)
+    process.exit(1)
+  }
+  const app = createApp({ cookieMaxAge: maxAge, secureCookie: env.SECURE_COOKIE === '1', secret: env.SESSION_SECRET })
+  const useHttps = Boolean(env.HTTPS_KEY && env.HTTPS_CERT)
+  const server = useHttps
+    ? https.createServer({ key: fs.readFileSync(env.HTTPS_KEY), cert: fs.readFileSync(env.HTTPS_CERT) }, app)
+    : http.createServer(app)
+  const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT)
+  server.listen(port, env.HOST || undefined, () => {
+    console.log(`Session demo listening on ${useHttps ? 'https' : 'http'}://localhost:${server.address().port}`)
+  })
+  const stop = () => server.close(() => process.exit(0))
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
