@@ -63,8 +63,7 @@ function createApp (options = {}) {
         : `<form method="post" action="/login">
              <label>Name <input id="name" name="name" required autocomplete="username"></label>
              <button id="login" type="submit">Log in</button>
-           </form>`}
-      <p><small>Session ID: <code id="sid">${escapeHtml(req.sessionID)}</code></small></p>`))
+           </form>`}`))
   })
 
   app.post('/login', (req, res, next) => {
@@ -122,9 +121,13 @@ if (require.main === module) {
     : http.createServer(app)
   const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT)
   server.listen(port, env.HOST || undefined, () => {
-    console.log(`Session demo listening on ${useHttps ? 'https' : 'http'}://localhost:${server.address().port}`)
+    const host = env.HOST && !['0.0.0.0', '::'].includes(env.HOST) ? env.HOST : 'localhost'
+    console.log(`Session demo listening on ${useHttps ? 'https' : 'http'}://${host}:${server.address().port}`)
   })
-  const stop = () => server.close(() => process.exit(0))
+  const stop = () => {
+    server.close(() => process.exit(0))
+    server.closeAllConnections()
+  }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
 }

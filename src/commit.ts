@@ -71,9 +71,17 @@ export function writeSessionCookie(state: RequestState): void {
 /** What the application passed to `res.end(chunk?, encoding?, callback?)`. */
 type EndArgs = unknown[]
 
-/** Calls the response's original `end` with the arguments the application gave. */
+/**
+ * Calls the response's original `end` with the arguments the application gave. When that throws (e.g. a
+ * chunk of the wrong type) the response is not ended, so a later `end()`, an error handler's, goes through.
+ */
 function finish(state: RequestState, args: EndArgs): void {
-  ;(state.originalEnd as (...a: unknown[]) => unknown).apply(state.res, args)
+  try {
+    ;(state.originalEnd as (...a: unknown[]) => unknown).apply(state.res, args)
+  } catch (err) {
+    state.ended = false
+    throw err
+  }
 }
 
 /** What the end of the response does with the store. */
@@ -126,7 +134,12 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
   const id = req.sessionID!
   const done = (err: Error | null): void => {
     if (err && !config.continueOnStoreError) setImmediate(state.next, err)
-    finish(state, args)
+    try {
+      finish(state, args)
+    } catch (endError) {
+      // thrown in a store callback: passed on instead of crashing the process
+      setImmediate(state.next, endError)
+    }
   }
 
   if (commit === 'destroy') {

@@ -94,7 +94,14 @@ export class Cookie {
     if (ms instanceof Date) {
       deprecate('maxAge as Date; pass number of milliseconds instead')
     }
-    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : ms
+    if (typeof ms === 'number') {
+      // originalMaxAge is exactly `ms`: recomputing it from `expires` (as 1.x does) gives ms - 1 whenever the
+      // clock ticks in between, and every touch() could then shorten it by another millisecond
+      this._expires = new Date(Date.now() + ms)
+      this.originalMaxAge = ms
+      return
+    }
+    this.expires = ms
   }
 
   /** The attributes as a plain object: what stores persist and what `Set-Cookie` is built from. */

@@ -3,7 +3,7 @@
  * @internal
  */
 
-import { serialize } from 'cookie'
+import { serialize, type SerializeOptions } from 'cookie'
 import uid from 'uid-safe'
 import { Cookie } from './cookie.js'
 import { deprecate } from './deprecate.js'
@@ -63,11 +63,20 @@ function normaliseSecrets(secret: SessionOptions['secret']): ReadonlyArray<strin
   return undefined
 }
 
-/** Throws early for cookie options that could never be sent (bad name, domain, path or maxAge). */
+/**
+ * Throws early for cookie options that could never be sent (bad name, domain, path, maxAge, expires,
+ * sameSite or priority), instead of failing on every response after its headers are written.
+ */
 function validateCookie(name: string, cookie: CookieOptions): void {
-  // the Cookie constructor validates maxAge
+  // the Cookie constructor validates the type of maxAge
   const probe = new Cookie(cookie as Record<string, unknown>)
-  serialize(name, 'probe', { domain: probe.domain, path: probe.path })
+  const expires: unknown = probe.expires
+  if (expires && !(expires instanceof Date && Number.isFinite(expires.valueOf()))) {
+    throw new TypeError('cookie option maxAge must be a finite number of milliseconds, and expires a valid Date')
+  }
+  // serialized as every response will be, with 'auto' values resolved as on an insecure request
+  const sameSite: unknown = probe.sameSite
+  serialize(name, 'probe', { ...probe.data, sameSite: sameSite === 'auto' ? 'lax' : probe.sameSite } as SerializeOptions)
 }
 
 /** Validates `options` and resolves the defaults. Throws a `TypeError` naming the bad option. */
@@ -149,5 +158,6 @@ export function cookieOptionsFor(config: MiddlewareConfig, req: SessionRequest):
   if (options === null || typeof options !== 'object') {
     throw new TypeError('cookie option function must return an object of cookie options')
   }
+  validateCookie(config.name, options)
   return options
 }

@@ -168,3 +168,46 @@ export class CountingStore extends session.MemoryStore {
     this.setIds = []
   }
 }
+
+// (imports are hoisted: this one sits here because this file is extended append-only)
+import express from 'express'
+
+/** A handler of an Express app (`req` loosely typed: tests put arbitrary fields on the session). */
+export type ExpressHandler = (req: any, res: express.Response, next: express.NextFunction) => void
+
+/** How {@link createExpressApp} builds the app. */
+export interface ExpressAppSetup {
+  /** Runs on the app before the session middleware is added (settings such as 'trust proxy', cookie-parser, ...). */
+  before?: (app: express.Express) => void
+  /** Path the session middleware and the handler are mounted at. Default `'/'`. */
+  mount?: string
+  /** Collects every error that reaches the error handler, including errors passed after the response was sent. */
+  errors?: unknown[]
+}
+
+/**
+ * An Express 4 app running the session middleware with `options` (secret 'keyboard cat', resave/saveUninitialized
+ * true unless given; or a ready middleware), then `handler` (default: answers the session ID, or 'no session').
+ * Errors answer `err.status || 500` with the message, unless the response was already sent.
+ */
+export function createExpressApp(
+  options: session.SessionOptions | express.RequestHandler | null,
+  handler?: ExpressHandler,
+  setup: ExpressAppSetup = {},
+): express.Express {
+  const app = express()
+  setup.before?.(app)
+  const middleware = typeof options === 'function'
+    ? options
+    : session({ secret: 'keyboard cat', resave: true, saveUninitialized: true, ...(options ?? {}) })
+  const mount = setup.mount ?? '/'
+  app.use(mount, middleware as express.RequestHandler)
+  app.use(mount, handler ?? ((req: any, res: express.Response) => { res.end(req.session?.id ?? 'no session') }))
+  app.use((err: any, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    setup.errors?.push(err)
+    if (res.headersSent) return
+    res.statusCode = err?.status || 500
+    res.end(String(err?.message ?? err))
+  })
+  return app
+}

@@ -1,0 +1,144 @@
+/**
+ * `AsyncStore`: a base for store authors who write `async get/set/destroy` (and optionally `touch`, `all`,
+ * `length`, `clear`) once. Every instance answers both ways: with a trailing Node-style callback, as the
+ * session middleware and 1.x-era code call stores, or as a promise when no callback is given.
+ */
+
+import { Store } from './store.js'
+import { toError, type StoreMethod } from './store-call.js'
+import type { SessionData } from './index.js'
+
+/** A Node-style callback of a store method: an error, or `null` and the result. */
+export type AsyncStoreCallback<T = void> = (err: Error | null, result?: T) => void
+
+/** The store methods {@link AsyncStore} makes callable both ways, with the number of arguments before the callback. */
+const DUAL_METHODS: ReadonlyArray<readonly [StoreMethod, number]> = [
+  ['get', 1],
+  ['set', 2],
+  ['destroy', 1],
+  ['touch', 2],
+  ['all', 0],
+  ['length', 0],
+  ['clear', 0],
+]
+
+type AsyncMethod = (this: object, ...args: unknown[]) => unknown
+
+/** Methods whose callback receives a result (`cb(null, result)`); the others call back with no arguments. */
+const RETURNS_VALUE: ReadonlySet<StoreMethod> = new Set<StoreMethod>(['get', 'all', 'length'])
+
+/**
+ * Wraps `impl` (which returns a promise or a value, or throws) so that it also accepts a trailing callback.
+ * With a callback: returns nothing and calls it exactly once, never synchronously, and never inside a promise
+ * reaction (a throwing callback is an uncaught exception, as with any callback API, not an unhandled rejection).
+ * Without one: returns the promise.
+ */
+function dual(method: StoreMethod, arity: number, impl: AsyncMethod): AsyncMethod {
+  const wrapped = function (this: object, ...args: unknown[]): unknown {
+    const callback = args.length > arity && typeof args[arity] === 'function'
+      ? args[arity] as (err?: Error | null, result?: unknown) => void
+      : undefined
+    if (args.length > arity) args.length = arity
+
+    let pending: Promise<unknown>
+    try {
+      pending = Promise.resolve(impl.apply(this, args))
+    } catch (err) {
+      pending = Promise.reject(err)
+    }
+    if (callback === undefined) return pending
+
+    pending.then(
+      (result) => {
+        process.nextTick(() => (RETURNS_VALUE.has(method) ? callback(null, result) : callback()))
+      },
+      (reason: unknown) => {
+        const err = toError(reason ?? new Error(`store.${method}() rejected`), method)
+        process.nextTick(() => callback(err))
+      },
+    )
+    return undefined
+  }
+  Object.defineProperty(wrapped, 'name', { value: impl.name || method })
+  return wrapped
+}
+
+/**
+ * Base class for session stores written with `async` methods. Implement `get`, `set` and `destroy` (and
+ * optionally `touch`, `all`, `length`, `clear`) as methods returning promises; each instance then accepts
+ * both calling conventions:
+ *
+ * - `store.get(sid, (err, session) => ...)`: the callback is called once, asynchronously; a rejection goes
+ *   to the callback (`err`), never to an unhandled rejection;
+ * - `await store.get(sid)`: the promise your method returned (a synchronous throw becomes a rejection).
+ *
+ * The methods are wrapped when the instance is constructed, so declare them as methods (not as arrow-function
+ * fields). `touch` is optional: the middleware uses it only when your class defines it. `Data` is the session
+ * data the store holds; it defaults to the (augmentable) {@link SessionData}.
+ *
+ * @example
+ * ```ts
+ * import session from 'express-session'
+ *
+ * class MapStore extends session.AsyncStore {
+ *   private readonly data = new Map<string, string>()
+ *   async get(sid: string) {
+ *     const json = this.data.get(sid)
+ *     return json === undefined ? null : JSON.parse(json)
+ *   }
+ *   async set(sid: string, sess: session.SessionData) {
+ *     this.data.set(sid, JSON.stringify(sess))
+ *   }
+ *   async destroy(sid: string) {
+ *     this.data.delete(sid)
+ *   }
+ * }
+ *
+ * app.use(session({ store: new MapStore(), secret: 'keyboard cat', resave: false, saveUninitialized: false }))
+ * ```
+ */
+export abstract class AsyncStore<Data = SessionData> extends Store {
+  /** Wraps the subclass's store methods so that they accept a trailing callback too. */
+  constructor(options?: unknown) {
+    super(options)
+    const self = this as unknown as Record<string, unknown>
+    for (const [method, arity] of DUAL_METHODS) {
+      const impl = self[method]
+      if (typeof impl !== 'function') continue
+      Object.defineProperty(this, method, {
+        value: dual(method, arity, impl as AsyncMethod),
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      })
+    }
+  }
+
+  /** The stored session `sid`, or `null`/`undefined` when there is none. */
+  abstract get(sid: string): Promise<Data | null | undefined>
+  abstract get(sid: string, callback: AsyncStoreCallback<Data | null | undefined>): void
+
+  /** Stores `session` under `sid` (insert or update). */
+  abstract set(sid: string, session: Data): Promise<void>
+  abstract set(sid: string, session: Data, callback?: AsyncStoreCallback): void
+
+  /** Removes the session `sid`; not finding it is not an error. */
+  abstract destroy(sid: string): Promise<void>
+  abstract destroy(sid: string, callback?: AsyncStoreCallback): void
+
+  /** Optional: pushes back the expiry of `sid` without rewriting its data (used with `resave: false`). */
+  touch?(sid: string, session: Data): Promise<void>
+  touch?(sid: string, session: Data, callback?: AsyncStoreCallback): void
+
+  /** Optional: every stored session, keyed by session ID. */
+  all?(): Promise<Record<string, Data> | Data[]>
+  all?(callback: AsyncStoreCallback<Record<string, Data> | Data[]>): void
+
+  /** Optional: the number of stored sessions. */
+  length?(): Promise<number>
+  length?(callback: AsyncStoreCallback<number>): void
+
+  /** Optional: removes every stored session. */
+  clear?(): Promise<void>
+  clear?(callback?: AsyncStoreCallback): void
+}
