@@ -22,6 +22,8 @@ const DUAL_METHODS: ReadonlyArray<readonly [StoreMethod, number]> = [
   ['clear', 0],
 ]
 
+function noop(): void {}
+
 type AsyncMethod = (this: object, ...args: unknown[]) => unknown
 
 /** Methods whose callback receives a result (`cb(null, result)`); the others call back with no arguments. */
@@ -38,6 +40,8 @@ function dual(method: StoreMethod, arity: number, impl: AsyncMethod): AsyncMetho
     const callback = args.length > arity && typeof args[arity] === 'function'
       ? args[arity] as (err?: Error | null, result?: unknown) => void
       : undefined
+    // an explicit callback slot left empty (`store.destroy(sid, undefined)`) means nobody listens, as in 1.x
+    const unobserved = callback === undefined && args.length > arity
     if (args.length > arity) args.length = arity
 
     let pending: Promise<unknown>
@@ -46,7 +50,10 @@ function dual(method: StoreMethod, arity: number, impl: AsyncMethod): AsyncMetho
     } catch (err) {
       pending = Promise.reject(err)
     }
-    if (callback === undefined) return pending
+    if (callback === undefined) {
+      if (unobserved) pending.catch(noop)
+      return pending
+    }
 
     pending.then(
       (result) => {
@@ -115,30 +122,30 @@ export abstract class AsyncStore<Data = SessionData> extends Store {
   }
 
   /** The stored session `sid`, or `null`/`undefined` when there is none. */
-  abstract get(sid: string): Promise<Data | null | undefined>
-  abstract get(sid: string, callback: AsyncStoreCallback<Data | null | undefined>): void
+  abstract override get(sid: string): Promise<Data | null | undefined>
+  abstract override get(sid: string, callback: AsyncStoreCallback<Data | null | undefined>): void
 
   /** Stores `session` under `sid` (insert or update). */
-  abstract set(sid: string, session: Data): Promise<void>
-  abstract set(sid: string, session: Data, callback?: AsyncStoreCallback): void
+  abstract override set(sid: string, session: Data): Promise<void>
+  abstract override set(sid: string, session: Data, callback?: AsyncStoreCallback): void
 
   /** Removes the session `sid`; not finding it is not an error. */
-  abstract destroy(sid: string): Promise<void>
-  abstract destroy(sid: string, callback?: AsyncStoreCallback): void
+  abstract override destroy(sid: string): Promise<void>
+  abstract override destroy(sid: string, callback?: AsyncStoreCallback): void
 
   /** Optional: pushes back the expiry of `sid` without rewriting its data (used with `resave: false`). */
-  touch?(sid: string, session: Data): Promise<void>
-  touch?(sid: string, session: Data, callback?: AsyncStoreCallback): void
+  override touch?(sid: string, session: Data): Promise<void>
+  override touch?(sid: string, session: Data, callback?: AsyncStoreCallback): void
 
   /** Optional: every stored session, keyed by session ID. */
-  all?(): Promise<Record<string, Data> | Data[]>
-  all?(callback: AsyncStoreCallback<Record<string, Data> | Data[]>): void
+  override all?(): Promise<Record<string, Data> | Data[]>
+  override all?(callback: AsyncStoreCallback<Record<string, Data> | Data[]>): void
 
   /** Optional: the number of stored sessions. */
-  length?(): Promise<number>
-  length?(callback: AsyncStoreCallback<number>): void
+  override length?(): Promise<number>
+  override length?(callback: AsyncStoreCallback<number>): void
 
   /** Optional: removes every stored session. */
-  clear?(): Promise<void>
-  clear?(callback?: AsyncStoreCallback): void
+  override clear?(): Promise<void>
+  override clear?(callback?: AsyncStoreCallback): void
 }

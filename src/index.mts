@@ -5,7 +5,7 @@
 import session from './index.js'
 
 export default session
-export const { Store, Cookie, Session, MemoryStore } = session
+export const { Store, AsyncStore, Cookie, Session, MemoryStore } = session
 export type {
   SessionData,
   SessionOptions,
@@ -17,10 +17,13 @@ export type {
   SessionEvent,
   SessionEventMessage,
   StoreCallContext,
+  AsyncStoreCallback,
 } from './index.js'
 
 /** Base of session stores. */
 export type Store = session.Store
+/** Base of stores written with `async` methods, callable with callbacks or as promises. */
+export type AsyncStore<Data = session.SessionData> = session.AsyncStore<Data>
 /** The bundled in-memory store. */
 export type MemoryStore = session.MemoryStore
 /** The session ID cookie of a session. */

@@ -19,6 +19,7 @@ import { createMiddleware, type SessionMiddleware } from './middleware.js'
 import { resolveOptions } from './options.js'
 import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './session.js'
 import { Store as StoreClass } from './store.js'
+import { AsyncStore as AsyncStoreClass, type AsyncStoreCallback as AsyncStoreCallbackShape } from './async-store.js'
 import type {
   CookieOptions as CookieOptionsShape,
   SessionOptions as SessionOptionsShape,
@@ -54,6 +55,14 @@ namespace session {
   /** Base of session stores (an EventEmitter); see "Writing a store" in the README. */
   export const Store = StoreClass
   export type Store = StoreClass
+  /**
+   * Base of stores written with `async get/set/destroy/...`: each instance is callable both with a trailing
+   * callback and as promises. `Data` is the stored session data (default {@link SessionData}).
+   */
+  export const AsyncStore = AsyncStoreClass
+  export type AsyncStore<Data = SessionData> = AsyncStoreClass<Data>
+  /** The callback an {@link AsyncStore} method accepts: an error, or `null` and the result. */
+  export type AsyncStoreCallback<T = void> = AsyncStoreCallbackShape<T>
   /** The bundled in-memory store: one process only. */
   export const MemoryStore = MemoryStoreClass
   export type MemoryStore = MemoryStoreClass
@@ -83,6 +92,6 @@ declare global {
 export = session
 
 // Lets Node's CommonJS named-export detection (ESM `import { Store } from 'express-session'`) see them.
-const { Store, Cookie, Session, MemoryStore } = session
+const { Store, AsyncStore, Cookie, Session, MemoryStore } = session
 /* c8 ignore next */
-0 && (module.exports = { Store, Cookie, Session, MemoryStore })
+0 && (module.exports = { Store, AsyncStore, Cookie, Session, MemoryStore })

@@ -17,6 +17,8 @@ import { isCI, skipUnless, startRedis, type RedisServer } from './support/server
 import { missingOpenssl, selfSignedCertificate, type Certificate } from './support/browser.js';
 
 const root = path.join(__dirname, '..');
+/** No example may hang the suite: a stuck request fails its describe after this long. */
+const timeout = 120_000;
 const examplesDir = path.join(root, 'examples');
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ function exampleFiles(dir = examplesDir): string[] {
   return files.sort();
 }
 
-describe('examples/', () => {
+describe('examples/', { timeout }, () => {
   it('every example is exercised by this file', () => {
     assert.deepEqual(exampleFiles(), EXERCISED);
   });
@@ -201,7 +203,7 @@ describe('examples/', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 for (const maxAge of [undefined, 60_000]) {
-  describe(`examples/demo.js ${maxAge ? `with COOKIE_MAX_AGE=${maxAge}` : 'without COOKIE_MAX_AGE (browser-session cookie)'}`, () => {
+  describe(`examples/demo.js ${maxAge ? `with COOKIE_MAX_AGE=${maxAge}` : 'without COOKIE_MAX_AGE (browser-session cookie)'}`, { timeout }, () => {
     let app: RunningExample;
     before(async () => {
       app = await startExample('demo.js', { env: { COOKIE_MAX_AGE: maxAge ? String(maxAge) : undefined } });
@@ -269,7 +271,7 @@ for (const maxAge of [undefined, 60_000]) {
   });
 }
 
-describe('examples/demo.js over HTTPS (HTTPS_KEY, HTTPS_CERT, SECURE_COOKIE=1)', { skip: opensslSkip() }, () => {
+describe('examples/demo.js over HTTPS (HTTPS_KEY, HTTPS_CERT, SECURE_COOKIE=1)', { skip: opensslSkip(), timeout }, () => {
   let app: RunningExample;
   let certificate: Certificate;
   before(async () => {
@@ -300,7 +302,7 @@ function opensslSkip(): string | undefined {
   return reason;
 }
 
-describe('examples/demo.js refuses a bad COOKIE_MAX_AGE', () => {
+describe('examples/demo.js refuses a bad COOKIE_MAX_AGE', { timeout }, () => {
   it('exits 1 with a message saying what is expected', async () => {
     await assert.rejects(
       startExample('demo.js', { env: { COOKIE_MAX_AGE: 'soon' } }),
@@ -313,7 +315,7 @@ describe('examples/demo.js refuses a bad COOKIE_MAX_AGE', () => {
 // view-counter.js, login-regenerate.js, express5.js
 // ---------------------------------------------------------------------------------------------------------------
 
-describe('examples/view-counter.js', () => {
+describe('examples/view-counter.js', { timeout }, () => {
   let app: RunningExample;
   before(async () => {
     app = await startExample('view-counter.js');
@@ -338,7 +340,7 @@ describe('examples/view-counter.js', () => {
   });
 });
 
-describe('examples/login-regenerate.js', () => {
+describe('examples/login-regenerate.js', { timeout }, () => {
   let app: RunningExample;
   before(async () => {
     app = await startExample('login-regenerate.js');
@@ -369,7 +371,7 @@ describe('examples/login-regenerate.js', () => {
   });
 });
 
-describe('examples/express5.js', () => {
+describe('examples/express5.js', { timeout }, () => {
   let app: RunningExample;
   before(async () => {
     app = await startExample('express5.js');
@@ -419,7 +421,7 @@ async function typeCheck(files: string[], cwd = root): Promise<{ code: number; o
   }
 }
 
-describe('examples/custom-store.ts', () => {
+describe('examples/custom-store.ts', { timeout }, () => {
   let app: RunningExample;
   before(async () => {
     app = await startExample('custom-store.ts');
@@ -451,7 +453,7 @@ describe('examples/custom-store.ts', () => {
   });
 });
 
-describe('examples/typed-session-data.ts', () => {
+describe('examples/typed-session-data.ts', { timeout }, () => {
   let app: RunningExample;
   before(async () => {
     app = await startExample('typed-session-data.ts');
@@ -511,7 +513,7 @@ app.get('/bad', (req) => {
 // Redis: redis.js and scale-out/
 // ---------------------------------------------------------------------------------------------------------------
 
-describe('examples with Redis', { skip: skipUnless('redis') }, () => {
+describe('examples with Redis', { skip: skipUnless('redis'), timeout }, () => {
   let redis: RedisServer;
   let client: ReturnType<typeof createClient>;
   before(async () => {
@@ -524,7 +526,7 @@ describe('examples with Redis', { skip: skipUnless('redis') }, () => {
     await redis?.stop();
   });
 
-  describe('examples/redis.js', () => {
+  describe('examples/redis.js', { timeout }, () => {
     it('stores the session in Redis with a TTL; it survives a restart of the app; logout deletes it', async () => {
       let app = await startExample('redis.js', { env: { REDIS_URL: redis.url } });
       try {
@@ -558,7 +560,7 @@ describe('examples with Redis', { skip: skipUnless('redis') }, () => {
     });
   });
 
-  describe('examples/scale-out', () => {
+  describe('examples/scale-out', { timeout }, () => {
     it('two server.js processes share sessions through Redis', async () => {
       const a = await startExample('scale-out/server.js', { env: { REDIS_URL: redis.url, INSTANCE: 'a' } });
       const b = await startExample('scale-out/server.js', { env: { REDIS_URL: redis.url, INSTANCE: 'b' } });
