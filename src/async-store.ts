@@ -66,7 +66,7 @@ function dual(method: StoreMethod, arity: number, impl: AsyncMethod): AsyncMetho
     )
     return undefined
   }
-  Object.defineProperty(wrapped, 'name', { value: impl.name || method })
+  Object.defineProperty(wrapped, 'name', { value: method })
   return wrapped
 }
 
@@ -81,7 +81,8 @@ function dual(method: StoreMethod, arity: number, impl: AsyncMethod): AsyncMetho
  *
  * The methods are wrapped when the instance is constructed, so declare them as methods (not as arrow-function
  * fields). `touch` is optional: the middleware uses it only when your class defines it. `Data` is the session
- * data the store holds; it defaults to the (augmentable) {@link SessionData}.
+ * data the store holds; it defaults to the (augmentable) {@link SessionData}. Typed as `AsyncStore<Data>` or
+ * `Store`, an instance shows both calling conventions; typed as your subclass, it shows the methods you wrote.
  *
  * @example
  * ```ts

@@ -38,28 +38,35 @@ export interface MemoryStoreConstructor {
   prototype: MemoryStore
 }
 
-/** Bookkeeping kept beside the JSON, so that expiry needs no parsing. */
+/** Bookkeeping kept beside the JSON, so that neither expiry nor `max` needs parsing or scanning. */
 interface MemoryStoreInternals {
-  /** Expiry time in ms by session ID, for sessions whose cookie has one. */
-  expiries: Map<string, number>
-  /** Number of stored sessions, kept so that `max` costs nothing per write. */
-  count: number
+  /**
+   * Session IDs from least to most recently used (a Map keeps insertion order; a use moves the ID to the end),
+   * with the expiry time in ms of each ({@link NO_EXPIRY} for none). Its size is the count `max` bounds.
+   * Entries written straight into `sessions` join it when first read.
+   */
+  order: Map<string, number>
   max: number
   timer: NodeJS.Timeout | undefined
 }
 
 const kInternals = Symbol('express-session.memory-store')
 const DEFAULT_CHECK_PERIOD = 60_000
+/** Longest delay `setInterval` accepts; longer ones fire every millisecond instead. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1
+const NO_EXPIRY = Infinity
 
 type Internal = MemoryStore & { [kInternals]: MemoryStoreInternals }
 
 function validateOptions(options: MemoryStoreOptions): { max: number; checkPeriod: number } {
   const { max = Infinity, checkPeriod = DEFAULT_CHECK_PERIOD } = options
   if (max !== Infinity && (!Number.isInteger(max) || max < 1)) {
-    throw new TypeError('MemoryStore option max must be a positive integer')
+    throw new TypeError(`MemoryStore option max must be a positive integer (got ${String(max)}); leave it out for no limit`)
   }
-  if (typeof checkPeriod !== 'number' || !(checkPeriod >= 0) || !Number.isFinite(checkPeriod)) {
-    throw new TypeError('MemoryStore option checkPeriod must be a number of milliseconds (0 to disable)')
+  if (typeof checkPeriod !== 'number' || !(checkPeriod >= 0) || checkPeriod > MAX_TIMER_DELAY) {
+    throw new TypeError(
+      `MemoryStore option checkPeriod must be a number of milliseconds from 0 (no sweep) to ${MAX_TIMER_DELAY} (got ${String(checkPeriod)})`,
+    )
   }
   return { max, checkPeriod }
 }
@@ -67,7 +74,7 @@ function validateOptions(options: MemoryStoreOptions): { max: number; checkPerio
 /** The store's bookkeeping, created on first use so methods work even if the constructor never ran. */
 function internalsOf(store: MemoryStore): MemoryStoreInternals {
   const self = store as Internal
-  return (self[kInternals] ??= { expiries: new Map(), count: 0, max: Infinity, timer: undefined })
+  return (self[kInternals] ??= { order: new Map(), max: Infinity, timer: undefined })
 }
 
 function sessionsOf(store: MemoryStore): Record<string, string> {
@@ -85,19 +92,20 @@ function expiryOf(cookie: unknown): number | undefined {
 
 /** Removes `sid` from the store. */
 function remove(store: MemoryStore, sid: string): void {
-  const sessions = sessionsOf(store)
-  const internals = internalsOf(store)
-  if (sid in sessions) {
-    delete sessions[sid]
-    internals.count--
-  }
-  internals.expiries.delete(sid)
+  delete sessionsOf(store)[sid]
+  internalsOf(store).order.delete(sid)
 }
 
-/** Removes `sid` as expired. */
-function expire(store: MemoryStore, sid: string): void {
+/** Removes `sid` as expired (`reason` `'maxAge'`) or evicted to stay within `max` (`'max'`). */
+function expire(store: MemoryStore, sid: string, reason: 'maxAge' | 'max' = 'maxAge'): void {
   remove(store, sid)
-  publishSessionEvent('expired', sid, undefined, undefined, 'maxAge')
+  publishSessionEvent('expired', sid, undefined, undefined, reason)
+}
+
+/** Marks `sid` as the most recently used entry, expiring at `expiry`. */
+function use(order: Map<string, number>, sid: string, expiry: number): void {
+  order.delete(sid)
+  order.set(sid, expiry)
 }
 
 /** The parsed session `sid`, or undefined when missing or expired (which removes it). */
@@ -105,7 +113,8 @@ function readSession(store: MemoryStore, sid: string): StoredSession | undefined
   const json = sessionsOf(store)[sid]
   if (json === undefined) return undefined
   const now = Date.now()
-  const expiry = internalsOf(store).expiries.get(sid)
+  const order = internalsOf(store).order
+  const expiry = order.get(sid)
   if (expiry !== undefined && expiry <= now) {
     expire(store, sid)
     return undefined
@@ -113,41 +122,38 @@ function readSession(store: MemoryStore, sid: string): StoredSession | undefined
   const session = JSON.parse(json) as StoredSession
   // entries written straight into `sessions` have no recorded expiry: check the data itself
   if (expiry === undefined) {
-    const own = expiryOf(session?.cookie)
-    if (own !== undefined && own <= now) {
+    const own = expiryOf(session?.cookie) ?? NO_EXPIRY
+    if (own <= now) {
       expire(store, sid)
       return undefined
     }
+    order.set(sid, own)
   }
   return session
 }
 
 /** Writes `json` for `sid` as the most recently used entry, evicting the least recently used past `max`. */
 function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined): void {
-  const sessions = sessionsOf(store)
-  const internals = internalsOf(store)
-  if (sid in sessions) delete sessions[sid]
-  else internals.count++
-  sessions[sid] = json
-  if (expiry === undefined) internals.expiries.delete(sid)
-  else internals.expiries.set(sid, expiry)
-
-  if (internals.count > internals.max) {
-    for (const oldest in sessions) {
-      remove(store, oldest)
-      if (internals.count <= internals.max) break
-    }
+  const { order, max } = internalsOf(store)
+  sessionsOf(store)[sid] = json
+  use(order, sid, expiry ?? NO_EXPIRY)
+  while (order.size > max) {
+    expire(store, order.keys().next().value as string, 'max')
   }
 }
 
 /** Removes every expired session, reading only the expiry times. */
 export function sweep(store: MemoryStore): number {
   const now = Date.now()
+  const sessions = sessionsOf(store)
   let removed = 0
-  for (const [sid, expiry] of internalsOf(store).expiries) {
+  for (const [sid, expiry] of internalsOf(store).order) {
     if (expiry <= now) {
       expire(store, sid)
       removed++
+    } else if (!(sid in sessions)) {
+      // deleted straight from `sessions`, or `sessions` replaced
+      internalsOf(store).order.delete(sid)
     }
   }
   return removed
@@ -165,8 +171,15 @@ export const MemoryStore = function MemoryStore(this: MemoryStore, options?: Mem
   const internals = internalsOf(this)
   internals.max = max
   if (checkPeriod > 0) {
-    internals.timer = setInterval(sweep, checkPeriod, this)
-    internals.timer.unref()
+    // The timer holds the store weakly: a store the application dropped is collected, and its timer stopped.
+    const ref = new WeakRef(this)
+    const timer = setInterval(() => {
+      const store = ref.deref()
+      if (store === undefined) clearInterval(timer)
+      else sweep(store)
+    }, checkPeriod)
+    timer.unref()
+    internals.timer = timer
   }
 } as unknown as MemoryStoreConstructor
 
@@ -185,9 +198,7 @@ proto.all = function all(callback) {
 
 proto.clear = function clear(callback) {
   this.sessions = Object.create(null) as Record<string, string>
-  const internals = internalsOf(this)
-  internals.expiries.clear()
-  internals.count = 0
+  internalsOf(this).order.clear()
   if (callback) setImmediate(callback)
 }
 
@@ -206,10 +217,8 @@ proto.get = function get(sid, callback) {
   }
   if (session !== undefined) {
     // reading counts as use for the least-recently-used order
-    const sessions = sessionsOf(this)
-    const json = sessions[sid]!
-    delete sessions[sid]
-    sessions[sid] = json
+    const order = internalsOf(this).order
+    use(order, sid, order.get(sid)!)
   }
   setImmediate(callback, null, session)
 }

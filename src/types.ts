@@ -57,7 +57,10 @@ export type NextFunction = (err?: unknown) => void
 export type StoreErrorPolicy = 'fail' | 'continue'
 
 /** A function of the request; declared as a method so handlers typed with Express's `Request` are accepted. */
-export type RequestFunction<R> = { bivarianceHack(req: Express.Request): R }['bivarianceHack']
+export type RequestFunction<R> = { bivarianceHack(req: RequestOf): R }['bivarianceHack']
+
+/** The request handed to `genid` and `cookie(req)`: Node's request plus what Express (when present) declares. */
+export type RequestOf = IncomingMessage & Express.Request
 
 /** Options of `session(options)`. */
 export interface SessionOptions {
@@ -67,7 +70,7 @@ export interface SessionOptions {
    */
   secret?: string | Buffer | Array<string | Buffer>
   /** Generates a new session ID; may return a Promise. Default: 24 random bytes, base64url (192 bits). */
-  genid?(req: Express.Request): string | Promise<string>
+  genid?(req: RequestOf): string | Promise<string>
   /** Name of the session ID cookie. Default `'connect.sid'`. */
   name?: string
   /** Alias of `name`, kept from Connect. */
