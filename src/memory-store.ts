@@ -61,11 +61,11 @@ type Internal = MemoryStore & { [kInternals]: MemoryStoreInternals }
 function validateOptions(options: MemoryStoreOptions): { max: number; checkPeriod: number } {
   const { max = Infinity, checkPeriod = DEFAULT_CHECK_PERIOD } = options
   if (max !== Infinity && (!Number.isInteger(max) || max < 1)) {
-    throw new TypeError(`MemoryStore option max must be a positive integer (got ${String(max)}); leave it out for no limit`)
+    throw new TypeError(`MemoryStore option max must be a positive integer (got ${typeof max === 'number' ? max : typeof max}); leave it out for no limit`)
   }
   if (typeof checkPeriod !== 'number' || !(checkPeriod >= 0) || checkPeriod > MAX_TIMER_DELAY) {
     throw new TypeError(
-      `MemoryStore option checkPeriod must be a number of milliseconds from 0 (no sweep) to ${MAX_TIMER_DELAY} (got ${String(checkPeriod)})`,
+      `MemoryStore option checkPeriod must be a number of milliseconds from 0 (no sweep) to ${MAX_TIMER_DELAY} (got ${typeof checkPeriod === 'number' ? checkPeriod : typeof checkPeriod})`,
     )
   }
   return { max, checkPeriod }

@@ -114,12 +114,10 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   const { req, config, next } = state
   if (err && (err as { code?: unknown }).code !== 'ENOENT') {
     debug('error %j', err)
-    if (config.continueOnStoreError) {
-      state.disabled = true
-      next()
-    } else {
-      next(err)
-    }
+    // no session was loaded: the end of the response must not save, touch or (unset: 'destroy') destroy one
+    state.disabled = true
+    if (config.continueOnStoreError) next()
+    else next(err)
     return
   }
 
@@ -141,6 +139,8 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
       remember(state, sess, true)
     }
   } catch (createError) {
+    // the stored data cannot make a session: report it once, and leave the end of the response alone
+    state.disabled = true
     next(createError)
     return
   }
@@ -150,6 +150,8 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
     debug('session %s past absoluteTimeout', id)
     publishSessionEvent('expired', id, req, undefined, 'absoluteTimeout')
     callStore(config.store, 'destroy', [id], config.storeTimeout, () => undefined)
+    // the store no longer holds it: the fresh session is saved only as any new one would be
+    state.savedId = state.savedJson = undefined
     startNewSession(state)
     return
   }

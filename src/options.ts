@@ -41,14 +41,17 @@ const PRODUCTION_WARNING =
   'Warning: connect.session() MemoryStore is not\n' +
   'designed for a production environment: it keeps sessions in this\n' +
   'process only, so they are lost on restart and not shared between processes.\n' +
+  'Expired sessions are swept, but sessions without cookie.maxAge never expire:\n' +
+  'bound their number with new MemoryStore({ max }).\n' +
   'Use a shared store (Redis, PostgreSQL, ...) in production.'
 
 let warnedProduction = false
 
-function optionalMilliseconds(value: unknown, name: string): number {
+function optionalMilliseconds(value: unknown, name: string, max = Infinity): number {
   if (value === undefined || value === null || value === 0) return 0
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`${name} option must be a positive number of milliseconds`)
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value) || value > max) {
+    const range = max === Infinity ? 'a positive, finite number of milliseconds' : `a number of milliseconds from 1 to ${max}`
+    throw new TypeError(`${name} option must be ${range}, or 0 for none (got ${typeof value === 'number' ? value : typeof value})`)
   }
   return value
 }
@@ -146,7 +149,8 @@ export function resolveOptions(options: SessionOptions | undefined): MiddlewareC
     unsetDestroy: opts.unset === 'destroy',
     clearCookieOnDestroy: opts.clearCookieOnDestroy === true,
     absoluteTimeout: optionalMilliseconds(opts.absoluteTimeout, 'absoluteTimeout'),
-    storeTimeout: optionalMilliseconds(opts.storeTimeout, 'storeTimeout'),
+    // longer delays overflow setTimeout, which then fires at once
+    storeTimeout: optionalMilliseconds(opts.storeTimeout, 'storeTimeout', 2 ** 31 - 1),
     continueOnStoreError: storeErrors === 'continue',
   }
 }

@@ -29,7 +29,7 @@ export class RequestState {
   headersHandled = false
   /** Whether `res.end()` was called. */
   ended = false
-  /** Whether the session handling is off for this request (store failed with `storeErrors: 'continue'`). */
+  /** Whether the session handling is off for this request (store failed with `storeErrors: 'continue'`, or its data could not be loaded). */
   disabled = false
   /** The ID destroyed through `destroy()` during this request. */
   destroyedId: string | undefined = undefined

@@ -61,7 +61,17 @@ export function callStore<T>(
     : undefined
 
   let settled = false
+  let callbackThrew = false
   let timer: NodeJS.Timeout | undefined
+
+  const deliver = (error: Error | null, value: unknown): void => {
+    try {
+      callback(error, value as T)
+    } catch (thrown) {
+      callbackThrew = true
+      throw thrown
+    }
+  }
 
   const settle = (err: unknown, value?: unknown): void => {
     if (settled) return
@@ -78,13 +88,13 @@ export function callStore<T>(
       }
       channels!.asyncStart.publish(context)
       try {
-        callback(error, value as T)
+        deliver(error, value)
       } finally {
         channels!.asyncEnd.publish(context)
       }
       return
     }
-    callback(error, value as T)
+    deliver(error, value)
   }
 
   if (context !== undefined) channels!.start.publish(context)
@@ -98,9 +108,11 @@ export function callStore<T>(
       )
     }
   } catch (err) {
-    // A throw from our own callback (the store called back synchronously) is not the store's failure.
-    if (settled) throw err
-    settle(err)
+    // A throw from our own callback (the store called back synchronously) is not the store's failure: it
+    // propagates. A store that throws after it has answered has answered: like a second callback, the
+    // throw is ignored (rethrowing it would run the request's error handling after its route).
+    if (!settled) settle(err)
+    else if (callbackThrew) throw err
   } finally {
     if (context !== undefined) channels!.end.publish(context)
   }
