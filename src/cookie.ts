@@ -50,7 +50,6 @@ export class Cookie {
   declare sameSite?: SameSiteOption
   /** Backing field of `expires`; an own property because stores read it (express-mysql-session). */
   declare _expires: Date | null | undefined
-  [key: string]: unknown
 
   constructor(options?: CookieInit | null) {
     this.path = '/'
@@ -62,7 +61,7 @@ export class Cookie {
         throw new TypeError('argument options must be a object')
       }
       for (const key in options) {
-        if (key !== 'data') this[key] = options[key]
+        if (key !== 'data') (this as Record<string, unknown>)[key] = options[key]
       }
     }
 

@@ -4,7 +4,7 @@
  * Publishing is skipped entirely when nobody subscribes.
  */
 
-import diagnostics from 'node:diagnostics_channel'
+import * as diagnostics from 'node:diagnostics_channel'
 
 /** What a store-call tracing channel publishes (the same object for start, end, asyncStart, asyncEnd, error). */
 export interface StoreCallContext {

@@ -51,7 +51,8 @@ export class Session {
   declare readonly req: Express.Request
   /** The session ID cookie. */
   declare cookie: Cookie
-  [key: string]: unknown
+  /** @internal Creation time recorded for `absoluteTimeout` (see {@link CREATED_AT_KEY}). */
+  declare __sessionCreatedAt?: number
 
   /** Creates the session of `req` (with `req.sessionID` as its ID), copying `data` except reserved keys. */
   constructor(req: object, data?: object | null) {
@@ -61,7 +62,7 @@ export class Session {
     if (typeof data === 'object' && data !== null) {
       // Keys that collide with members (id, req, methods, Object.prototype) are dropped.
       for (const prop in data) {
-        if (!(prop in this)) this[prop] = (data as Record<string, unknown>)[prop]
+        if (!(prop in this)) (this as Record<string, unknown>)[prop] = (data as Record<string, unknown>)[prop]
       }
     }
   }
@@ -160,7 +161,7 @@ export class Session {
 function dataOf(sess: Session): Record<string, unknown> {
   const data: Record<string, unknown> = {}
   for (const key of Object.keys(sess)) {
-    if (key !== 'cookie' && key !== CREATED_AT_KEY) data[key] = sess[key]
+    if (key !== 'cookie' && key !== CREATED_AT_KEY) data[key] = (sess as unknown as Record<string, unknown>)[key]
   }
   return data
 }

@@ -457,11 +457,7 @@ const tsconfigs: Record<string, { compilerOptions: object; files: string[] }> = 
  * Known defects, reported as TODO (the test still runs and prints its diagnostics) until fixed; remove the entry
  * once the check passes.
  */
-const knownTypeProblems: Record<string, string | undefined> = {
-  'tsconfig.legacy.json':
-    "dist/diagnostics.d.ts has `import diagnostics from 'node:diagnostics_channel'` (TS1192 without esModuleInterop); " +
-    "src/diagnostics.ts should use `import * as diagnostics from 'node:diagnostics_channel'`",
-}
+const knownTypeProblems: Record<string, string | undefined> = {}
 
 // ---------------------------------------------------------------------------------------------------------
 

@@ -584,7 +584,8 @@ const checks: { readonly [K in ConformanceCheckId]: CheckBody } = {
     const loaded = await load(run, sid)
     check(loaded instanceof Session, `Store.prototype.load gave ${show(loaded)}, not a Session`)
     check(loaded.id === sid, `the loaded Session has id ${show(loaded.id)}, expected ${sid}`)
-    check(loaded.marker === sid && loaded.count === 7, `the loaded Session has other data: ${show(loaded)}`)
+    const data = loaded as unknown as Record<string, unknown>
+    check(data.marker === sid && data.count === 7, `the loaded Session has other data: ${show(loaded)}`)
     check(loaded.cookie instanceof Cookie, 'the loaded Session has no Cookie')
     check(loaded.cookie.expires instanceof Date && loaded.cookie.expires.getTime() === expires,
       `the loaded cookie expires ${show(loaded.cookie.expires)}, expected ${new Date(expires).toISOString()}`)

@@ -608,7 +608,7 @@ interface RawResponse {
 /** Sends requests one at a time on a keep-alive connection, reconnecting when the server closes it. */
 export class RawHttpClient {
   private socket: net.Socket | undefined
-  private buffer = Buffer.alloc(0)
+  private buffer: Buffer = Buffer.alloc(0)
   private waiting: { resolve: (r: RawResponse) => void; reject: (e: Error) => void } | undefined
   private closed = true
 
@@ -671,7 +671,7 @@ export class RawHttpClient {
       this.buffer = Buffer.alloc(0)
       await this.connect()
     }
-    const parts = [Buffer.from(`GET ${path} HTTP/1.1\r\nHost: fuzz.test\r\n`, 'latin1')]
+    const parts: Buffer[] = [Buffer.from(`GET ${path} HTTP/1.1\r\nHost: fuzz.test\r\n`, 'latin1')]
     for (const line of headerLines) parts.push(line, Buffer.from('\r\n'))
     parts.push(Buffer.from('\r\n'))
     return new Promise((resolve, reject) => {
