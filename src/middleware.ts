@@ -10,6 +10,7 @@ import parseUrl from 'parseurl'
 import { endResponse, writeSessionCookie } from './commit.js'
 import { Cookie } from './cookie.js'
 import { publishSessionEvent } from './diagnostics.js'
+import { storedDataJson } from './memory-store.js'
 import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
 import { kState, RequestState, serializeData, stateOf } from './request-state.js'
 import { isSecure } from './secure.js'
@@ -73,9 +74,9 @@ export function generateSession(config: MiddlewareConfig, req: SessionRequest): 
 }
 
 /** Records the session as loaded or created, for change detection. */
-function remember(state: RequestState, sess: Session, loaded: boolean): void {
+function remember(state: RequestState, sess: Session, loaded: boolean, json = serializeData(sess)): void {
   state.originalId = sess.id
-  state.originalJson = serializeData(sess)
+  state.originalJson = json
   if (loaded && !state.config.resave) {
     state.savedId = state.originalId
     state.savedJson = state.originalJson
@@ -136,7 +137,8 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
       remember(state, sess, true)
       expired = pastAbsoluteTimeout(config, sess)
     } else {
-      remember(state, sess, true)
+      // the bundled MemoryStore knows the data's JSON already
+      remember(state, sess, true, storedDataJson(config.store, data) ?? serializeData(sess))
     }
   } catch (createError) {
     // the stored data cannot make a session: report it once, and leave the end of the response alone
@@ -209,7 +211,7 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     const state = new RequestState(config, req, response, next, secrets, cookieOptions)
     ;(req as { [kState]?: RequestState })[kState] = state
     req.sessionStore = store
-    state.cookieId = req.sessionID = readSessionId(req, config.name, secrets)
+    state.cookieId = req.sessionID = readSessionId(req, config.name, secrets, config.secrets === undefined ? undefined : config.signatures)
 
     onHeaders(response as Parameters<typeof onHeaders>[0], () => writeSessionCookie(state))
     state.originalEnd = response.end

@@ -7,6 +7,7 @@ import { serialize, type SerializeOptions } from 'cookie'
 import uid from 'uid-safe'
 import { Cookie } from './cookie.js'
 import { deprecate } from './deprecate.js'
+import { SignatureCache } from './signed-cookie.js'
 import { MemoryStore } from './memory-store.js'
 import type { Store } from './store.js'
 import type { CookieOptions, SessionOptions, SessionRequest, StoreErrorPolicy } from './types.js'
@@ -25,6 +26,8 @@ export interface MiddlewareConfig {
   saveUninitialized: boolean
   /** Secrets to sign with (first) and verify with (all); `undefined` to use `req.secret`. */
   secrets: ReadonlyArray<string | Buffer> | undefined
+  /** Recent signatures for `secrets` (absent with `req.secret`, which may change per request). */
+  signatures: SignatureCache | undefined
   unsetDestroy: boolean
   clearCookieOnDestroy: boolean
   absoluteTimeout: number
@@ -32,9 +35,25 @@ export interface MiddlewareConfig {
   continueOnStoreError: boolean
 }
 
-/** The default ID: 24 random bytes, base64url (32 characters, 192 bits). */
+/** IDs generated per call to the random source: one `uid-safe` string cut into 32-character IDs. */
+const IDS_PER_BATCH = 64
+/** 24 bytes are exactly 32 base64url characters, so each slice is the encoding of its own 24 random bytes. */
+const ID_LENGTH = 32
+let idBatch = ''
+let idOffset = 0
+
+/**
+ * The default ID: 24 random bytes from the CSPRNG, base64url (32 characters, 192 bits). The random bytes
+ * are drawn 64 IDs at a time, which costs one system call instead of 64.
+ */
 export function generateSessionId(): string {
-  return uid.sync(24)
+  if (idOffset === idBatch.length) {
+    idBatch = uid.sync(24 * IDS_PER_BATCH)
+    idOffset = 0
+  }
+  const id = idBatch.slice(idOffset, idOffset + ID_LENGTH)
+  idOffset += ID_LENGTH
+  return id
 }
 
 const PRODUCTION_WARNING =
@@ -146,6 +165,7 @@ export function resolveOptions(options: SessionOptions | undefined): MiddlewareC
     rolling: Boolean(opts.rolling),
     saveUninitialized: Boolean(saveUninitialized),
     secrets,
+    signatures: secrets === undefined ? undefined : new SignatureCache(secrets),
     unsetDestroy: opts.unset === 'destroy',
     clearCookieOnDestroy: opts.clearCookieOnDestroy === true,
     absoluteTimeout: optionalMilliseconds(opts.absoluteTimeout, 'absoluteTimeout'),

@@ -1,6 +1,7 @@
 import debugFactory from 'debug'
 import type { Cookie } from './cookie.js'
 import { publishSessionEvent } from './diagnostics.js'
+import { withOfferedDataJson } from './memory-store.js'
 import { serializeData, stateOf } from './request-state.js'
 import { callStore } from './store-call.js'
 import type { SessionRequest } from './types.js'
@@ -85,8 +86,12 @@ export class Session {
     const req = this.req as SessionRequest
     const state = stateOf(req)
     debug('saving %s', this.id)
-    if (state !== undefined) state.markSaved(this, serializeData(this))
-    return complete(this, callback, (done) => callStore(req.sessionStore!, 'set', [this.id, this], storeTimeoutOf(req), done))
+    const json = state === undefined ? undefined : serializeData(this)
+    if (json !== undefined) state!.markSaved(this, json)
+    const set = (done: SessionCallback): void =>
+      callStore(req.sessionStore!, 'set', [this.id, this], storeTimeoutOf(req), done)
+    return complete(this, callback, (done) =>
+      json === undefined ? set(done) : withOfferedDataJson(this, json, () => set(done)))
   }
 
   /** Replaces `req.session` with the session as the store has it now. Without a callback, returns a promise. */

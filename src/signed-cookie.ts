@@ -22,14 +22,54 @@ export function unsignWithAny(value: string, secrets: ReadonlyArray<string | Buf
   return false
 }
 
+/** Most entries a {@link SignatureCache} map holds before it starts over. */
+const CACHE_LIMIT = 1000
+
+/**
+ * Recent signing results for one fixed list of secrets, so that a returning client's cookie costs a map
+ * lookup instead of an HMAC: cookie values that verified (value → ID) and IDs signed (ID → value). Only
+ * values that verified are kept, so nothing an attacker sends without a valid signature is remembered.
+ */
+export class SignatureCache {
+  private readonly verified = new Map<string, string>()
+  private readonly signed = new Map<string, string>()
+
+  constructor(readonly secrets: ReadonlyArray<string | Buffer>) {}
+
+  /** The ID inside the signed cookie value `raw` (`s:<id>.<signature>`), or `false`. */
+  unsign(raw: string): string | false {
+    const hit = this.verified.get(raw)
+    if (hit !== undefined) return hit
+    const id = unsignWithAny(raw.slice(2), this.secrets)
+    if (id !== false) remember(this.verified, raw, id)
+    return id
+  }
+
+  /** `s:<id>.<signature>` with the first secret. */
+  sign(id: string): string {
+    let value = this.signed.get(id)
+    if (value === undefined) {
+      value = 's:' + sign(id, this.secrets[0]!)
+      remember(this.signed, id, value)
+      remember(this.verified, value, id)
+    }
+    return value
+  }
+}
+
+function remember(map: Map<string, string>, key: string, value: string): void {
+  if (map.size >= CACHE_LIMIT) map.clear()
+  map.set(key, value)
+}
+
 /** Unsigns a raw cookie value; `undefined` when it is unsigned or its signature does not verify. */
-function unsignRaw(raw: unknown, secrets: ReadonlyArray<string | Buffer>): string | undefined {
+function unsignRaw(raw: unknown, secrets: ReadonlyArray<string | Buffer>, cache: SignatureCache | undefined): string | undefined {
   if (typeof raw !== 'string' || raw === '') return undefined
   if (!raw.startsWith('s:')) {
     debug('cookie unsigned')
     return undefined
   }
-  const id = unsignWithAny(raw.slice(2), secrets)
+  const id = cache !== undefined ? cache.unsign(raw) : unsignWithAny(raw.slice(2), secrets)
   if (id === false) {
     debug('cookie signature invalid')
     return undefined
@@ -45,11 +85,12 @@ export function readSessionId(
   req: SessionRequest,
   name: string,
   secrets: ReadonlyArray<string | Buffer>,
+  cache?: SignatureCache,
 ): string | undefined {
   const header = req.headers.cookie
   let id: string | undefined
   if (typeof header === 'string' && header !== '') {
-    id = unsignRaw(parse(header)[name], secrets)
+    id = unsignRaw(parse(header)[name], secrets, cache)
   }
 
   if (!id && req.signedCookies) {
@@ -61,16 +102,21 @@ export function readSessionId(
   }
 
   if (!id && req.cookies) {
-    id = unsignRaw(req.cookies[name], secrets)
+    id = unsignRaw(req.cookies[name], secrets, cache)
     if (id) deprecate('cookie should be available in req.headers.cookie')
   }
 
   return id
 }
 
-/** The `Set-Cookie` value carrying the signed `id`. Throws on attributes `cookie` rejects. */
-export function serializeSessionCookie(name: string, id: string, secret: string | Buffer, data: CookieData): string {
-  return serialize(name, 's:' + sign(id, secret), data as SerializeOptions)
+/** The `Set-Cookie` value carrying the signed ID `signed`. Throws on attributes `cookie` rejects. */
+export function serializeSessionCookie(name: string, signed: string, data: CookieData): string {
+  return serialize(name, signed, data as SerializeOptions)
+}
+
+/** `s:<id>.<signature>`, through the cache when there is one. */
+export function signSessionId(id: string, secrets: ReadonlyArray<string | Buffer>, cache: SignatureCache | undefined): string {
+  return cache !== undefined ? cache.sign(id) : 's:' + sign(id, secrets[0]!)
 }
 
 /** Appends a `Set-Cookie` header, keeping any set before. */

@@ -100,7 +100,11 @@ export function callStore<T>(
   if (context !== undefined) channels!.start.publish(context)
   try {
     const fn = (store as AnyStore)[method] as (...a: unknown[]) => unknown
-    const result = fn.apply(store, [...args, settle])
+    const result = args.length === 1
+      ? fn.call(store, args[0], settle)
+      : args.length === 2
+        ? fn.call(store, args[0], args[1], settle)
+        : fn.apply(store, [...args, settle])
     if (isThenable(result)) {
       result.then(
         (value) => settleOutsidePromise(settle, null, value),

@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     `\n${args.runs + args.wire} cases in ${seconds.toFixed(1)} s: ${args.runs} in process (${Math.round(args.runs / seconds)}/s overall), ` +
       `${args.wire} over HTTP (${wireMs ? Math.round((args.wire / wireMs) * 1000) : 0}/s)`,
   )
-  console.log(`in process: ${JSON.stringify(total)}`)
+  console.log(`in process: ${JSON.stringify(total)}; peak RSS of the HTTP side ${Math.round(peakRssMB)} MB`)
   console.log(`over HTTP:  ${JSON.stringify(wireStats)}, refused by Node's parser: ${counts.refused}`)
   if (failures.length) {
     console.log(`FAILED:\n${failures.join('\n')}`)

@@ -93,14 +93,16 @@ describe('MemoryStore in production', () => {
       const store = new MemoryStore({ checkPeriod: 20 })
       try {
         const app = express()
-        app.use(session({ secret: 'keyboard cat', store, resave: false, saveUninitialized: false, cookie: { maxAge: 60 } }))
+        app.use(session({ secret: 'keyboard cat', store, resave: false, saveUninitialized: false, cookie: { maxAge: 150 } }))
         app.get('/', (req: any, res) => {
           req.session.user = 'tj'
           res.end('ok')
         })
-        for (let i = 0; i < 5; i++) await request(app).get('/').expect(200)
-        assert.equal(storedIds(store).length, 5)
-        await waitFor(() => storedIds(store).length === 0, 1000, 'the sweep to free every expired session')
+        for (let i = 0; i < 5; i++) {
+          const res = await request(app).get('/').expect(200)
+          assert.ok(store.sessions[sid(res)], 'stored')
+        }
+        await waitFor(() => storedIds(store).length === 0, 2000, 'the sweep to free every expired session')
       } finally {
         store.close()
       }
@@ -215,6 +217,34 @@ describe('MemoryStore in production', () => {
       await new Promise<void>((resolve) => store.destroy('a', () => resolve()))
       await set(store, 'd', data(60_000))
       assert.deepEqual(storedIds(store), ['c', 'd'], 'room was made by the destroy: nothing evicted')
+    })
+
+    it('does not count sessions deleted straight from store.sessions (as 1.x code may do) once swept', async () => {
+      const store = new MemoryStore({ max: 2, checkPeriod: 20 })
+      try {
+        await set(store, 'a', data(60_000))
+        await set(store, 'b', data(60_000))
+        assert.ok(await get(store, 'a'))
+        delete store.sessions.a
+        await delay(60)
+        await set(store, 'c', data(60_000))
+        assert.deepEqual(storedIds(store), ['b', 'c'], 'two sessions fit: b was not evicted')
+      } finally {
+        store.close()
+      }
+    })
+
+    it('counts a session written straight into store.sessions once it is read', async () => {
+      const store = new MemoryStore({ max: 2, checkPeriod: 0 })
+      store.sessions.a = JSON.stringify(data(60_000, { user: 'tj' }))
+      assert.equal((await get(store, 'a'))?.user, 'tj')
+      await set(store, 'b', data(60_000))
+      await set(store, 'c', data(60_000))
+      assert.deepEqual(storedIds(store), ['b', 'c'])
+
+      store.sessions.old = JSON.stringify(data(-1000))
+      assert.equal(await get(store, 'old'), undefined, 'an expired one is dropped when read, as in 1.x')
+      assert.deepEqual(storedIds(store), ['b', 'c'])
     })
 
     it('stays fast at a large max (eviction does not scan the store)', () => {

@@ -94,7 +94,7 @@ function createApp(options: session.SessionOptions = {}): Setup {
 
 function assertTimeoutError(err: any, method: Method): void {
   assert.ok(err instanceof Error, `an Error: ${err}`)
-  assert.equal(err.code, 'ESTORETIMEOUT')
+  assert.equal((err as Error & { code?: unknown }).code, 'ESTORETIMEOUT')
   assert.match(err.message, new RegExp(`store\\.${method}\\(\\) did not answer within 100 ms`))
 }
 
