@@ -83,6 +83,25 @@ describe('security', () => {
       }
     })
 
+    it('recognises a cookie that verified before without a new HMAC, but a forgery of it is always compared and refused', async () => {
+      const store = storeWith(id)
+      const mw = middleware({ store, secret: secrets })
+      const good = signedCookie(id, 'new secret')
+      const real = signature(id, 'new secret')
+      const forged = `connect.sid=${encodeURIComponent(`s:${id}.${real.slice(0, -1) + (real.endsWith('A') ? 'B' : 'A')}`)}`
+      assert.equal(await countTimingSafeEqual(() => invoke(mw, { headers: { cookie: good } })), 1)
+      // the same value again: found among the values that verified (an exact match of the whole value)
+      let again
+      assert.equal(await countTimingSafeEqual(async () => (again = await invoke(mw, { headers: { cookie: good } }))), 0)
+      assert.equal(again!.session?.user, 'alice')
+      // a near miss of a value that verified is not found there: compared in constant time, refused, and not kept
+      for (let i = 0; i < 2; i++) {
+        let result
+        assert.equal(await countTimingSafeEqual(async () => (result = await invoke(mw, { headers: { cookie: forged } }))), 2)
+        assert.notEqual(result!.sessionID, id)
+      }
+    })
+
     it('refuses signatures of another length without comparing them (the length is public: 43 characters)', async () => {
       const mw = middleware({ store: storeWith(id), secret: secrets })
       for (const sig of ['', signature(id, 'new secret').slice(0, 42), signature(id, 'new secret') + 'A', signature(id, 'new secret') + '=']) {

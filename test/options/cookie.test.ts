@@ -20,6 +20,7 @@ import {
   shouldSetCookieWithoutAttribute,
   sid,
   type ExpressHandler,
+  deprecationsSilenced,
 } from '../support/http.js'
 
 const NAME = 'connect.sid'
@@ -59,9 +60,6 @@ async function warningsDuring(fn: () => void): Promise<string[]> {
   }
   return messages
 }
-
-const deprecationsSilenced = process.noDeprecation ||
-  /(^|[ ,])(\*|express-session)([ ,]|$)/i.test(process.env.NO_DEPRECATION ?? '')
 
 /** GET `path` as given on the request line (e.g. an absolute URL), which supertest cannot send. */
 function rawGet(app: http.RequestListener, path: string): Promise<{ status: number; setCookie: string[]; body: string }> {

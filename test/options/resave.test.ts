@@ -14,18 +14,9 @@ import {
   shouldNotSetCookie,
   shouldSetCookie,
   sid,
-  type ExpressHandler,
+  maybeModify,
+  deprecationsSilenced,
 } from '../support/http.js'
-
-/** Sets `req.session.value` from the X-Set header when there is one; answers the session ID. */
-const maybeModify: ExpressHandler = (req, res) => {
-  const value = req.headers['x-set']
-  if (value !== undefined) req.session.value = value
-  res.end(req.session.id)
-}
-
-const deprecationsSilenced = process.noDeprecation ||
-  /(^|[ ,])(\*|express-session)([ ,]|$)/i.test(process.env.NO_DEPRECATION ?? '')
 
 describe('resave option', () => {
   describe('when undefined', () => {

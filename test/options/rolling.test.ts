@@ -14,15 +14,8 @@ import {
   shouldNotSetCookie,
   shouldSetCookie,
   sid,
-  type ExpressHandler,
+  maybeModify,
 } from '../support/http.js'
-
-/** Sets `req.session.value` from the X-Set header when there is one; answers the session ID. */
-const maybeModify: ExpressHandler = (req, res) => {
-  const value = req.headers['x-set']
-  if (value !== undefined) req.session.value = value
-  res.end(req.session.id)
-}
 
 describe('rolling option', () => {
   it('defaults to false: an unmodified existing session gets no cookie', async () => {

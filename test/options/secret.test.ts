@@ -18,6 +18,7 @@ import {
   sid,
   signedCookie,
   type ExpressHandler,
+  deprecationsSilenced,
 } from '../support/http.js'
 
 /** Counts views in the session and answers `<id> <views>`. */
@@ -32,9 +33,6 @@ function signedValue(res: request.Response): string {
   assert.ok(value.startsWith('s:'), value)
   return value.slice(2)
 }
-
-const deprecationsSilenced = process.noDeprecation ||
-  /(^|[ ,])(\*|express-session)([ ,]|$)/i.test(process.env.NO_DEPRECATION ?? '')
 
 describe('secret option', () => {
   it('signs with a string: s:<id>.<base64 HMAC-SHA256 without padding>', async () => {

@@ -211,3 +211,14 @@ export function createExpressApp(
   })
   return app
 }
+
+/** Sets `req.session.value` from the X-Set header when there is one; answers the session ID. */
+export const maybeModify: ExpressHandler = (req, res) => {
+  const value = req.headers['x-set']
+  if (value !== undefined) req.session.value = value
+  res.end(req.session.id)
+}
+
+/** Whether deprecation warnings are silenced in this process (`--no-deprecation`, `NO_DEPRECATION`). */
+export const deprecationsSilenced = process.noDeprecation ||
+  /(^|[ ,])(\*|express-session)([ ,]|$)/i.test(process.env.NO_DEPRECATION ?? '')
