@@ -98,7 +98,14 @@ function validateCookie(name: string, cookie: CookieOptions): void {
   }
   // serialized as every response will be, with 'auto' values resolved as on an insecure request
   const sameSite: unknown = probe.sameSite
-  serialize(name, 'probe', { ...probe.data, sameSite: sameSite === 'auto' ? 'lax' : probe.sameSite } as SerializeOptions)
+  try {
+    serialize(name, 'probe', { ...probe.data, sameSite: sameSite === 'auto' ? 'lax' : probe.sameSite } as SerializeOptions)
+  } catch (err) {
+    const message = (err as Error).message
+    throw new TypeError(message.startsWith('argument name')
+      ? `name option must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~ only): ${message}`
+      : `cookie ${message}`)
+  }
 }
 
 /** Validates `options` and resolves the defaults. Throws a `TypeError` naming the bad option. */
