@@ -22,7 +22,7 @@ const filter = process.argv.slice(2)
 const files = filter.length ? filter : findTests(path.join(root, 'test'))
 const resultsDir = path.join(root, '.tmp')
 mkdirSync(resultsDir, { recursive: true })
-const tap = path.join(resultsDir, 'results.tap')
+const tap = path.join(resultsDir, `results-${process.pid}.tap`)
 rmSync(tap, { force: true })
 
 const c8 = require.resolve('c8/bin/c8.js')
@@ -50,6 +50,7 @@ try {
 } catch {
   failed = failed || 1
 }
+rmSync(tap, { force: true })
 const status = result.status ?? 1
 if (status !== 0 && failed === 0) console.log('coverage below the thresholds (95% lines, 90% branches) or the runner failed')
 console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ''))
