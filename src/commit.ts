@@ -31,7 +31,10 @@ function clearSessionCookie(state: RequestState): void {
   appendSetCookie(state.res, serializeClearingCookie(config.name, { ...cookieOptions, secure, sameSite }))
 }
 
-/** Decides and writes the session cookie; runs once, when headers are written or at `end()`. */
+/**
+ * Decides and writes the session cookie; runs once, when headers are written or at `end()`. Callers start
+ * the decision point (reset `state.snapshot`).
+ */
 export function writeSessionCookie(state: RequestState): void {
   if (state.headersHandled || state.disabled) return
   state.headersHandled = true
@@ -48,7 +51,6 @@ export function writeSessionCookie(state: RequestState): void {
       return
     }
 
-    state.snapshot = undefined
     if (!shouldSetCookie(state, req, sess)) return
 
     if (sess.cookie.secure && !isSecure(req, config.trustProxy)) {
@@ -99,7 +101,6 @@ function decideCommit(state: RequestState): Commit {
     sess.touch()
     state.touched = true
   }
-  state.snapshot = undefined
   const saving = shouldSave(state, req, sess, currentJson(state, sess))
   if (saving) return 'save'
   if (typeof config.store.touch === 'function' && shouldTouch(state, req, saving)) return 'touch'
@@ -119,6 +120,8 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
   try {
     if (state.disabled) commit = undefined
     else {
+      // one decision point: the session is serialized at most once for the cookie and the commit
+      state.snapshot = undefined
       if (!res.headersSent) writeSessionCookie(state)
       commit = decideCommit(state)
     }

@@ -213,7 +213,10 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     req.sessionStore = store
     state.cookieId = req.sessionID = readSessionId(req, config.name, secrets, config.secrets === undefined ? undefined : config.signatures)
 
-    onHeaders(response as Parameters<typeof onHeaders>[0], () => writeSessionCookie(state))
+    onHeaders(response as Parameters<typeof onHeaders>[0], () => {
+      state.snapshot = undefined
+      writeSessionCookie(state)
+    })
     state.originalEnd = response.end
     response.end = function end(...args: unknown[]) {
       return endResponse(state, args) as never
