@@ -16,22 +16,13 @@ import {
   sid,
   maybeModify,
   deprecationsSilenced,
+  warningsFrom,
 } from '../support/http.js'
 
 describe('resave option', () => {
   describe('when undefined', () => {
     it('warns that the default is deprecated', { skip: deprecationsSilenced && 'deprecations are silenced' }, async () => {
-      const warnings: string[] = []
-      const listener = (warning: Error): void => {
-        warnings.push(`${warning.name}: ${warning.message}`)
-      }
-      process.on('warning', listener)
-      try {
-        session({ secret: 'keyboard cat', saveUninitialized: false })
-        await new Promise((resolve) => setImmediate(resolve))
-      } finally {
-        process.off('warning', listener)
-      }
+      const warnings = await warningsFrom(() => session({ secret: 'keyboard cat', saveUninitialized: false }))
       assert.ok(
         warnings.includes('DeprecationWarning: express-session deprecated undefined resave option; provide resave option'),
         JSON.stringify(warnings),

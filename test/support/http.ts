@@ -222,3 +222,19 @@ export const maybeModify: ExpressHandler = (req, res) => {
 /** Whether deprecation warnings are silenced in this process (`--no-deprecation`, `NO_DEPRECATION`). */
 export const deprecationsSilenced = process.noDeprecation ||
   /(^|[ ,])(\*|express-session)([ ,]|$)/i.test(process.env.NO_DEPRECATION ?? '')
+
+/** The warnings (`"<name>: <message>"`) Node emits while `fn` runs (and one turn after). */
+export async function warningsFrom(fn: () => unknown): Promise<string[]> {
+  const warnings: string[] = []
+  const listener = (warning: Error): void => {
+    warnings.push(`${warning.name}: ${warning.message}`)
+  }
+  process.on('warning', listener)
+  try {
+    fn()
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    process.off('warning', listener)
+  }
+  return warnings
+}
