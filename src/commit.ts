@@ -54,7 +54,7 @@ export function writeSessionCookie(state: RequestState): void {
     if (!shouldSetCookie(state, req, sess)) return
 
     if (sess.cookie.secure && !isSecure(req, config.trustProxy)) {
-      debug('not secured')
+      debug('%s: Secure cookie not sent on an insecure request', req.sessionID)
       return
     }
 
@@ -148,10 +148,10 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
   }
 
   if (commit === 'destroy') {
-    debug('destroying')
+    debug('destroying %s (unset)', id)
     callStore(config.store, 'destroy', [id], config.storeTimeout, (err) => {
       if (!err) {
-        debug('destroyed')
+        debug('destroyed %s', id)
         publishSessionEvent('destroyed', id, req)
       }
       done(err)
@@ -162,9 +162,9 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     withOfferedDataJson(req.session!, state.snapshot!, () =>
       callStore(config.store, 'set', [id, req.session], config.storeTimeout, done))
   } else {
-    debug('touching')
+    debug('touching %s', id)
     callStore(config.store, 'touch', [id, req.session], config.storeTimeout, (err) => {
-      if (!err) debug('touched')
+      if (!err) debug('touched %s', id)
       done(err)
     })
   }

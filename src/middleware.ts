@@ -88,6 +88,7 @@ function startNewSession(state: RequestState): void {
   const { req, config, next } = state
   const done = (): void => {
     remember(state, req.session!, false)
+    debug('new session %s', req.sessionID)
     publishSessionEvent('created', req.sessionID!, req)
     next()
   }
@@ -114,7 +115,7 @@ function pastAbsoluteTimeout(config: MiddlewareConfig, sess: Session): boolean {
 function onLoaded(state: RequestState, err: Error | null, data: StoredSession | null | undefined): void {
   const { req, config, next } = state
   if (err && (err as { code?: unknown }).code !== 'ENOENT') {
-    debug('error %j', err)
+    debug('store.get %s failed: %s', req.sessionID, err.message)
     // no session was loaded: the end of the response must not save, touch or (unset: 'destroy') destroy one
     state.disabled = true
     if (config.continueOnStoreError) next()
@@ -123,12 +124,12 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   }
 
   if (err || !data) {
-    debug('no session found')
+    debug('session %s not found in the store, generating a new one', req.sessionID)
     startNewSession(state)
     return
   }
 
-  debug('session found')
+  debug('session %s found', req.sessionID)
   let expired = false
   try {
     const sess = config.store.createSession(req, data)
@@ -197,7 +198,7 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     }
     const originalPath = parseUrl.original(req as Parameters<typeof parseUrl.original>[0])?.pathname || '/'
     if (!pathMatches(originalPath, cookieOptions.path || '/')) {
-      debug('pathname mismatch')
+      debug('path %s is outside the cookie path, no session', originalPath)
       next()
       return
     }
