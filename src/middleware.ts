@@ -196,11 +196,16 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
       next(err)
       return
     }
-    const originalPath = parseUrl.original(req as Parameters<typeof parseUrl.original>[0])?.pathname || '/'
-    if (!pathMatches(originalPath, cookieOptions.path || '/')) {
-      debug('path %s is outside the cookie path, no session', originalPath)
-      next()
-      return
+    const cookiePath = cookieOptions.path || '/'
+    const url = req.originalUrl ?? req.url
+    // every origin-form URL is under '/': parse only when the answer can be no
+    if (cookiePath !== '/' || typeof url !== 'string' || url.charCodeAt(0) !== 0x2f) {
+      const originalPath = parseUrl.original(req as Parameters<typeof parseUrl.original>[0])?.pathname || '/'
+      if (!pathMatches(originalPath, cookiePath)) {
+        debug('path %s is outside the cookie path, no session', originalPath)
+        next()
+        return
+      }
     }
 
     const secrets = config.secrets ?? (req.secret ? [req.secret] : undefined)
