@@ -211,6 +211,19 @@ describe('ways of ending the response', () => {
   })
 })
 
+describe('res.end() with arguments Node rejects', () => {
+  for (const path of ['/plain', '/save']) {
+    it(`passes the error to next(err) and lets the error handler answer, without crashing (${path})`, async () => {
+      const { app, errors } = createApp({}, (req, res) => {
+        if (req.path === '/save') req.session.user = 'tj'
+        res.end(123)
+      })
+      await request(app).get(path).timeout(2000).expect(500, /^error: .*chunk/)
+      assert.equal(errors.length, 1)
+    })
+  }
+})
+
 describe('res.end and res.write patched by other middleware', () => {
   /** Middleware in the style of compression: upper-cases what the app writes; counts end calls. */
   function upperCaser(counter: { ends: number }): Handler {
