@@ -2,15 +2,22 @@
 // Microbenchmark: the session middleware alone, in-process, no sockets, for express-session 1.19.0 and this
 // package, scenarios B-F on MemoryStore (see bench/README.md).
 //
-//   node --expose-gc bench/micro.js [--quick] [--rounds N] [--concurrency N] [--scenarios B,C] [--json FILE]
+//   node bench/micro.js [--quick] [--rounds N] [--round-ms MS] [--warmup-ms MS] [--concurrency N] [--scenarios B,C]
+//                       [--json FILE]
 //
 // Each call: a real http.IncomingMessage and http.ServerResponse (no socket: the response buffers its output),
 // the middleware, then the route's session work and `res.end(body)` with Content-Type/Content-Length set as
 // Express's res.send does. A call is complete when the response's own `end` has run, i.e. after the store's
-// callbacks. Calls run with bounded concurrency. CPU time (process.cpuUsage) over N calls / N, median of rounds,
-// the variants alternating within each round. "none" runs the same handler without middleware; "net" subtracts it.
+// callbacks. Calls run with bounded concurrency.
+//
+// Every measurement runs in a fresh process (this file with --child), like the servers of the HTTP benchmark:
+// it warms up for --warmup-ms, then makes calls for --round-ms and reports the process's CPU time
+// (process.cpuUsage: every thread, so garbage collection and JIT compilation count) divided by the calls made.
+// Variants alternate within each round; medians over rounds. "none" runs the same handler without middleware;
+// "net" subtracts it. Separate processes keep one variant's garbage and JIT state out of another's figures.
 'use strict'
 
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
 const { fillSession, sessionOptions, routeWork, median } = require('./common.js')
@@ -18,7 +25,8 @@ const { fillSession, sessionOptions, routeWork, median } = require('./common.js'
 const VARIANTS = ['none', 'upstream', 'ours']
 
 function parseArgs(argv) {
-  const opts = { quick: false, rounds: 7, concurrency: 8, roundMs: 400, scenarios: ['B', 'C', 'D', 'E', 'F'], json: undefined }
+  const opts = { quick: false, rounds: 7, concurrency: 8, roundMs: 1500, warmupMs: 1000, scenarios: ['B', 'C', 'D', 'E', 'F'],
+    json: undefined, child: undefined }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const val = () => argv[++i]
@@ -26,13 +34,16 @@ function parseArgs(argv) {
     else if (a === '--rounds') opts.rounds = Number(val())
     else if (a === '--concurrency') opts.concurrency = Number(val())
     else if (a === '--round-ms') opts.roundMs = Number(val())
+    else if (a === '--warmup-ms') opts.warmupMs = Number(val())
+    else if (a === '--child') opts.child = { variant: val(), scenario: val() }
     else if (a === '--scenarios') opts.scenarios = val().toUpperCase().split(',')
     else if (a === '--json') opts.json = val()
     else throw new Error(`unknown argument ${a}`)
   }
   if (opts.quick) {
     opts.rounds = Math.min(opts.rounds, 3)
-    opts.roundMs = 150
+    opts.roundMs = 500
+    opts.warmupMs = 500
   }
   return opts
 }
@@ -117,42 +128,52 @@ async function runCalls(v, scenario, n, concurrency) {
   await Promise.all(workers)
 }
 
-function clearStore(v) {
-  return new Promise((resolve) => (v.store && v.store.clear ? v.store.clear(() => resolve()) : resolve()))
-}
-
-/** CPU µs per call over n calls. */
-async function measure(v, scenario, n, concurrency) {
-  if (scenario === 'B') await clearStore(v)
-  if (global.gc) global.gc()
-  const cpu0 = process.cpuUsage()
-  await runCalls(v, scenario, n, concurrency)
-  const cpu = process.cpuUsage(cpu0)
-  return (cpu.user + cpu.system) / n
-}
-
-async function runScenario(scenario, opts) {
-  const vs = {}
-  for (const name of VARIANTS) vs[name] = await prepare(name, scenario)
-  // warm-up, and calibrate n so that the slowest variant's round takes about roundMs
-  let slowest = 0
-  for (const name of VARIANTS) {
-    await measure(vs[name], scenario, 2000, opts.concurrency)
-    slowest = Math.max(slowest, await measure(vs[name], scenario, 2000, opts.concurrency))
+/** Makes calls in batches until `ms` of wall time have passed; returns the calls made. */
+async function runFor(v, scenario, ms, concurrency) {
+  const until = performance.now() + ms
+  let calls = 0
+  while (performance.now() < until) {
+    await runCalls(v, scenario, 200, concurrency)
+    calls += 200
   }
-  const n = Math.max(500, Math.round((opts.roundMs * 1000) / slowest))
+  return calls
+}
+
+/** In a child process: one variant, warmed up, then CPU µs per call over `roundMs`; printed as JSON. */
+async function child(opts) {
+  const { variant, scenario } = opts.child
+  const v = await prepare(variant, scenario)
+  await runFor(v, scenario, opts.warmupMs, opts.concurrency)
+  const cpu0 = process.cpuUsage()
+  const calls = await runFor(v, scenario, opts.roundMs, opts.concurrency)
+  const cpu = process.cpuUsage(cpu0)
+  if (v.store && v.store.close) v.store.close()
+  process.stdout.write(JSON.stringify({ us: (cpu.user + cpu.system) / calls, calls }) + '\n')
+}
+
+function measureInChild(variant, scenario, opts) {
+  const args = [__filename, '--child', variant, scenario, '--round-ms', String(opts.roundMs),
+    '--warmup-ms', String(opts.warmupMs), '--concurrency', String(opts.concurrency)]
+  return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }))
+}
+
+function runScenario(scenario, opts) {
   const samples = Object.fromEntries(VARIANTS.map((name) => [name, []]))
+  let calls = 0
   for (let r = 0; r < opts.rounds; r++) {
     const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length])
-    for (const name of order) samples[name].push(await measure(vs[name], scenario, n, opts.concurrency))
+    for (const name of order) {
+      const m = measureInChild(name, scenario, opts)
+      samples[name].push(m.us)
+      if (name === 'ours') calls += m.calls
+    }
   }
-  for (const name of VARIANTS) if (vs[name].store && vs[name].store.close) vs[name].store.close()
   const baseline = median(samples.none)
   const upstream = median(samples.upstream)
   const ours = median(samples.ours)
   const result = {
     scenario,
-    n,
+    n: Math.round(calls / opts.rounds),
     baseline,
     upstream,
     ours,
@@ -165,20 +186,20 @@ async function runScenario(scenario, opts) {
   console.log(
     `  ${scenario}: none ${baseline.toFixed(2)} µs, 1.19.0 ${upstream.toFixed(2)} µs, ours ${ours.toFixed(2)} µs ` +
       `per call (net ${result.upstreamNet.toFixed(2)} vs ${result.oursNet.toFixed(2)}: ours/1.19.0 ` +
-      `${result.netRatio.toFixed(2)}) [${opts.rounds} × ${n} calls]`,
+      `${result.netRatio.toFixed(2)}) [${opts.rounds} rounds, ~${result.n} calls of ours each]`,
   )
   return result
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
-  if (!global.gc) console.log('  (run with --expose-gc for a GC between rounds)')
+  if (opts.child) return child(opts)
   const results = []
-  for (const scenario of opts.scenarios) results.push(await runScenario(scenario, opts))
+  for (const scenario of opts.scenarios) results.push(runScenario(scenario, opts))
   const data = {
     rounds: opts.rounds,
     concurrency: opts.concurrency,
-    iterationsNote: `~${opts.roundMs} ms (${results.map((r) => `${r.scenario} ${r.n}`).join(', ')} calls)`,
+    iterationsNote: `${opts.roundMs} ms after a ${opts.warmupMs} ms warm-up, each in a fresh process`,
     results,
   }
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(data, null, 2))

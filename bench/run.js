@@ -373,7 +373,7 @@ function runMicro(opts) {
   const args = [path.join(__dirname, 'micro.js'), '--json', outFile]
   if (opts.quick) args.push('--quick')
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', ...args], { stdio: 'inherit' })
+    const child = spawn(process.execPath, args, { stdio: 'inherit' })
     child.once('error', reject)
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`micro.js exited with ${code}`))

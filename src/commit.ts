@@ -17,7 +17,7 @@ import {
   shouldTouch,
 } from './request-state.js'
 import { isSecure } from './secure.js'
-import { appendSetCookie, serializeClearingCookie, serializeSessionCookie, signSessionId } from './signed-cookie.js'
+import { appendSetCookie, serializeClearingCookie, signSessionId } from './signed-cookie.js'
 import { callStore } from './store-call.js'
 import type { AnyResponse } from './types.js'
 
@@ -64,7 +64,7 @@ export function writeSessionCookie(state: RequestState): void {
     }
 
     const signed = signSessionId(req.sessionID!, state.secrets, state.secrets === config.secrets ? config.signatures : undefined)
-    const value = serializeSessionCookie(config.name, signed, sess.cookie.data)
+    const value = config.setCookie.serialize(signed, sess.cookie)
     debug('set-cookie %s', value)
     appendSetCookie(state.res, value)
   } catch (err) {

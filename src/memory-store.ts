@@ -1,4 +1,5 @@
 import { inherits } from 'node:util'
+import { cookieJson } from './cookie.js'
 import { publishSessionEvent } from './diagnostics.js'
 import { Store } from './store.js'
 import type { StoredSession } from './store.js'
@@ -170,9 +171,9 @@ function cookieEnd(json: string): number {
   return -1
 }
 
-/** `{"cookie":<cookieJson>,<the keys of dataJson>}`. */
-function joinCookie(cookieJson: string, dataJson: string): string {
-  return dataJson === '{}' ? '{"cookie":' + cookieJson + '}' : '{"cookie":' + cookieJson + ',' + dataJson.slice(1)
+/** `{"cookie":<cookieText>,<the keys of dataJson>}`. */
+function joinCookie(cookieText: string, dataJson: string): string {
+  return dataJson === '{}' ? '{"cookie":' + cookieText + '}' : '{"cookie":' + cookieText + ',' + dataJson.slice(1)
 }
 
 /** The JSON each object handed out by `get` was parsed from. */
@@ -298,7 +299,7 @@ proto.set = function set(sid, session, callback) {
   let json: string
   try {
     json = offered === session && cookie !== undefined
-      ? joinCookie(JSON.stringify(cookie), offeredDataJson!)
+      ? joinCookie(cookieJson(cookie), offeredDataJson!)
       : JSON.stringify(session)
   } catch (err) {
     if (callback) setImmediate(callback, err)
@@ -322,7 +323,7 @@ proto.touch = function touch(sid, session, callback) {
   if (end !== -1) {
     // fast path: splice the new cookie in, no parsing
     if (expiry! <= Date.now()) expire(this, sid)
-    else writeSession(this, sid, '{"cookie":' + JSON.stringify(session.cookie) + json!.slice(end + 1), expiryOf(session.cookie))
+    else writeSession(this, sid, '{"cookie":' + cookieJson(session.cookie) + json!.slice(end + 1), expiryOf(session.cookie))
     if (callback) setImmediate(callback)
     return
   }

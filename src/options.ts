@@ -7,7 +7,7 @@ import { serialize, type SerializeOptions } from 'cookie'
 import uid from 'uid-safe'
 import { Cookie } from './cookie.js'
 import { deprecate } from './deprecate.js'
-import { SignatureCache } from './signed-cookie.js'
+import { SessionCookieSerializer, SignatureCache } from './signed-cookie.js'
 import { MemoryStore } from './memory-store.js'
 import type { Store } from './store.js'
 import type { CookieOptions, SessionOptions, SessionRequest, StoreErrorPolicy } from './types.js'
@@ -28,6 +28,8 @@ export interface MiddlewareConfig {
   secrets: ReadonlyArray<string | Buffer> | undefined
   /** Recent signatures for `secrets` (absent with `req.secret`, which may change per request). */
   signatures: SignatureCache | undefined
+  /** Builds the session cookie's `Set-Cookie` values. */
+  setCookie: SessionCookieSerializer
   unsetDestroy: boolean
   clearCookieOnDestroy: boolean
   absoluteTimeout: number
@@ -173,6 +175,7 @@ export function resolveOptions(options: SessionOptions | undefined): MiddlewareC
     saveUninitialized: Boolean(saveUninitialized),
     secrets,
     signatures: secrets === undefined ? undefined : new SignatureCache(secrets),
+    setCookie: new SessionCookieSerializer(name),
     unsetDestroy: opts.unset === 'destroy',
     clearCookieOnDestroy: opts.clearCookieOnDestroy === true,
     absoluteTimeout: optionalMilliseconds(opts.absoluteTimeout, 'absoluteTimeout'),

@@ -7,7 +7,8 @@
 import { parse, serialize, type SerializeOptions } from 'cookie'
 import { sign, unsign } from 'cookie-signature'
 import debugFactory from 'debug'
-import type { CookieData } from './cookie.js'
+import { isPlainCookie, type Cookie, type CookieData } from './cookie.js'
+import { utcString } from './date-strings.js'
 import { deprecate } from './deprecate.js'
 import type { AnyResponse, SessionRequest } from './types.js'
 
@@ -27,8 +28,9 @@ const CACHE_LIMIT = 1000
 
 /**
  * Recent signing results for one fixed list of secrets, so that a returning client's cookie costs a map
- * lookup instead of an HMAC: cookie values that verified (value → ID) and IDs signed (ID → value). Only
- * values that verified are kept, so nothing an attacker sends without a valid signature is remembered.
+ * lookup instead of URL-decoding it and an HMAC: cookie values that verified, as the client sent them
+ * (value → ID), and IDs signed (ID → value). Only values that verified are kept, so nothing an attacker sends
+ * without a valid signature is remembered.
  */
 export class SignatureCache {
   private readonly verified = new Map<string, string>()
@@ -36,13 +38,14 @@ export class SignatureCache {
 
   constructor(readonly secrets: ReadonlyArray<string | Buffer>) {}
 
-  /** The ID inside the signed cookie value `raw` (`s:<id>.<signature>`), or `false`. */
-  unsign(raw: string): string | false {
-    const hit = this.verified.get(raw)
-    if (hit !== undefined) return hit
-    const id = unsignWithAny(raw.slice(2), this.secrets)
-    if (id !== false) remember(this.verified, raw, id)
-    return id
+  /** The ID of the cookie value `sent` (URL-encoded, as the client sent it) if it verified recently. */
+  verifiedId(sent: string): string | undefined {
+    return this.verified.get(sent)
+  }
+
+  /** Records that the cookie value `sent` verified, carrying `id`. */
+  rememberVerified(sent: string, id: string): void {
+    remember(this.verified, sent, id)
   }
 
   /** `s:<id>.<signature>` with the first secret. */
@@ -51,7 +54,6 @@ export class SignatureCache {
     if (value === undefined) {
       value = 's:' + sign(id, this.secrets[0]!)
       remember(this.signed, id, value)
-      remember(this.verified, value, id)
     }
     return value
   }
@@ -62,18 +64,42 @@ function remember(map: Map<string, string>, key: string, value: string): void {
   map.set(key, value)
 }
 
-/** Unsigns a raw cookie value; `undefined` when it is unsigned or its signature does not verify. */
-function unsignRaw(raw: unknown, secrets: ReadonlyArray<string | Buffer>, cache: SignatureCache | undefined): string | undefined {
+/** Unsigns a decoded cookie value; `undefined` when it is unsigned or its signature does not verify. */
+function unsignRaw(raw: unknown, secrets: ReadonlyArray<string | Buffer>): string | undefined {
   if (typeof raw !== 'string' || raw === '') return undefined
   if (!raw.startsWith('s:')) {
     debug('cookie unsigned')
     return undefined
   }
-  const id = cache !== undefined ? cache.unsign(raw) : unsignWithAny(raw.slice(2), secrets)
+  const id = unsignWithAny(raw.slice(2), secrets)
   if (id === false) {
     debug('cookie signature invalid')
     return undefined
   }
+  return id
+}
+
+/** `cookie`'s parse option that keeps values as sent: they are decoded only when not found in the cache. */
+const AS_SENT = { decode: (value: string): string => value }
+
+/** URL-decodes a cookie value as `cookie.parse` does: left as it is when it is not valid percent-encoding. */
+function decodeCookieValue(value: string): string {
+  if (!value.includes('%')) return value
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+/** The session ID in the cookie value `sent` (URL-encoded), verified; through the cache when there is one. */
+function unsignSent(sent: string | undefined, secrets: ReadonlyArray<string | Buffer>, cache: SignatureCache | undefined): string | undefined {
+  if (sent === undefined) return undefined
+  if (cache === undefined) return unsignRaw(decodeCookieValue(sent), secrets)
+  const known = cache.verifiedId(sent)
+  if (known !== undefined) return known
+  const id = unsignRaw(decodeCookieValue(sent), secrets)
+  if (id !== undefined) cache.rememberVerified(sent, id)
   return id
 }
 
@@ -90,7 +116,7 @@ export function readSessionId(
   const header = req.headers.cookie
   let id: string | undefined
   if (typeof header === 'string' && header !== '') {
-    id = unsignRaw(parse(header)[name], secrets, cache)
+    id = unsignSent(parse(header, AS_SENT)[name], secrets, cache)
   }
 
   if (!id && req.signedCookies) {
@@ -102,16 +128,59 @@ export function readSessionId(
   }
 
   if (!id && req.cookies) {
-    id = unsignRaw(req.cookies[name], secrets, cache)
+    id = unsignRaw(req.cookies[name], secrets)
     if (id) deprecate('cookie should be available in req.headers.cookie')
   }
 
   return id
 }
 
-/** The `Set-Cookie` value carrying the signed ID `signed`. Throws on attributes `cookie` rejects. */
-export function serializeSessionCookie(name: string, signed: string, data: CookieData): string {
-  return serialize(name, signed, data as SerializeOptions)
+/**
+ * `Set-Cookie` values of the session cookie `name`: exactly `cookie.serialize(name, signed, cookie.data)`, with
+ * the attribute text (validated by `cookie`) remembered for the attributes last seen, and `Expires` formatted
+ * once per second. Throws what `cookie` throws for attributes it rejects.
+ */
+export class SessionCookieSerializer {
+  private domain: unknown = undefined
+  private path: unknown = undefined
+  private httpOnly: unknown = undefined
+  private secure: unknown = undefined
+  private partitioned: unknown = undefined
+  private priority: unknown = undefined
+  private sameSite: unknown = undefined
+  /** `; Domain=...; Path=...` and `; HttpOnly; ...; SameSite=...` for the attributes above; `undefined` before the first. */
+  private beforeExpires: string | undefined = undefined
+  private afterExpires = ''
+
+  constructor(readonly name: string) {}
+
+  serialize(signed: string, cookie: Cookie): string {
+    const expires = isPlainCookie(cookie) ? cookie._expires : false
+    // anything but no expiry or a valid Date goes through `cookie`, for its exact errors
+    if (expires === false || (expires != null && !(expires instanceof Date && Number.isFinite(expires.getTime())))) {
+      return serialize(this.name, signed, cookie.data as SerializeOptions)
+    }
+    if (this.beforeExpires === undefined || !this.holds(cookie)) this.remember(cookie)
+    const text = this.name + '=' + encodeURIComponent(signed) + this.beforeExpires!
+    return expires == null ? text + this.afterExpires : text + '; Expires=' + utcString(expires.getTime()) + this.afterExpires
+  }
+
+  /** Whether the remembered attribute text is `cookie`'s. */
+  private holds(cookie: Cookie): boolean {
+    return this.domain === cookie.domain && this.path === cookie.path && this.httpOnly === cookie.httpOnly &&
+      this.secure === cookie.secure && this.partitioned === cookie.partitioned && this.priority === cookie.priority &&
+      this.sameSite === cookie.sameSite
+  }
+
+  /** Builds (and validates, through `cookie`) the attribute text of `cookie`. */
+  private remember(cookie: Cookie): void {
+    const { domain, path, httpOnly, secure, partitioned, priority, sameSite } = cookie
+    const all = serialize(this.name, '', { domain, path, httpOnly, secure, partitioned, priority, sameSite } as SerializeOptions)
+    const before = serialize(this.name, '', { domain, path } as SerializeOptions)
+    Object.assign(this, { domain, path, httpOnly, secure, partitioned, priority, sameSite })
+    this.beforeExpires = before.slice(this.name.length + 1)
+    this.afterExpires = all.slice(before.length)
+  }
 }
 
 /** `s:<id>.<signature>`, through the cache when there is one. */
