@@ -180,7 +180,7 @@ async function main() {
     child.once('exit', (c) => reject(new Error(`server exited ${c}`)))
   })
   let cookie = ''
-  if (o.scenario !== 'B' && o.variant !== 'bare') {
+  if (o.scenario !== 'B' && o.variant !== 'bare' && o.variant !== 'hooks') {
     const r = await get(port, '/__setup')
     cookie = r.headers['set-cookie'][0].split(';')[0]
   }

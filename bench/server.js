@@ -4,7 +4,10 @@
 //   node bench/server.js <variant> <framework> <scenario> <store> [redisUrl]
 //   (or env BENCH_VARIANT, BENCH_FRAMEWORK, BENCH_SCENARIO, BENCH_STORE, BENCH_REDIS_URL, BENCH_PORT)
 //
-//   variant    bare | upstream | ours     (bare: the same route, no session middleware)
+//   variant    bare | hooks | upstream | ours
+//              bare: the same route, no session middleware. hooks: a middleware that only installs what any
+//              session middleware with 1.x's contract must install on each request, and does no session work
+//              (see hooksOnly below): the floor of "bare + a session middleware" on this machine.
 //   framework  express4 | express5
 //   scenario   B | C | D | E | F          (see bench/README.md)
 //   store      memory | redis             (redis: connect-redis v10 + redis v6 client, needs redisUrl)
@@ -32,7 +35,7 @@ const storeKind = argv[3] || process.env.BENCH_STORE || 'memory'
 const redisUrl = argv[4] || process.env.BENCH_REDIS_URL
 const port = Number(process.env.BENCH_PORT || 0)
 
-if (!['bare', 'upstream', 'ours'].includes(variant)) throw new Error(`unknown variant ${variant}`)
+if (!['bare', 'hooks', 'upstream', 'ours'].includes(variant)) throw new Error(`unknown variant ${variant}`)
 if (!['express4', 'express5'].includes(framework)) throw new Error(`unknown framework ${framework}`)
 if (!['B', 'C', 'D', 'E', 'F'].includes(scenario)) throw new Error(`unknown scenario ${scenario}`)
 if (!['memory', 'redis'].includes(storeKind)) throw new Error(`unknown store ${storeKind}`)
@@ -131,8 +134,34 @@ app.use((req, res, next) => {
 
 let redisClient
 
+/**
+ * The hooks of a session middleware with express-session 1.x's contract, without the session work: the store's
+ * answer awaited before next() (one setImmediate, as MemoryStore answers), `req.sessionStore`, `req.sessionID`
+ * and `req.session` set, an on-headers listener (Set-Cookie must be decided before headers go out) and `res.end`
+ * replaced so that the response ends after the store has answered (one more setImmediate). Express gives every
+ * request a fresh prototype chain, so each property added to req/res costs a new hidden class: these hooks
+ * alone are a large share of a session middleware's cost per request.
+ */
+function hooksOnly(req, res, next) {
+  req.sessionStore = store
+  req.sessionID = 'hooks-only'
+  require('on-headers')(res, () => {})
+  const end = res.end
+  res.end = function (...args) {
+    setImmediate(() => end.apply(res, args))
+    return res
+  }
+  setImmediate(() => {
+    req.session = { user: { id: 42, name: 'bench', roles: ['user'] }, count: 0 }
+    next()
+  })
+}
+
 async function main() {
-  if (variant !== 'bare') {
+  if (variant === 'hooks') {
+    app.use(hooksOnly)
+    app.get('/__setup', (req, res) => res.send('setup'))
+  } else if (variant !== 'bare') {
     const session = require(variant === 'upstream' ? 'express-session-1.19.0' : 'express-session')
     if (storeKind === 'redis') {
       if (!redisUrl) throw new Error('store redis needs a redis URL')

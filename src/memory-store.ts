@@ -137,7 +137,9 @@ function readSession(store: MemoryStore, sid: string): StoredSession | undefined
 function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined): void {
   const { order, max } = internalsOf(store)
   sessionsOf(store)[sid] = json
-  use(order, sid, expiry ?? NO_EXPIRY)
+  // without `max` the order does not matter: update the expiry in place
+  if (max === Infinity) order.set(sid, expiry ?? NO_EXPIRY)
+  else use(order, sid, expiry ?? NO_EXPIRY)
   while (order.size > max) {
     expire(store, order.keys().next().value as string, 'max')
   }
@@ -176,8 +178,12 @@ function joinCookie(cookieText: string, dataJson: string): string {
   return dataJson === '{}' ? '{"cookie":' + cookieText + '}' : '{"cookie":' + cookieText + ',' + dataJson.slice(1)
 }
 
-/** The JSON each object handed out by `get` was parsed from. */
-const readJson = new WeakMap<object, string>()
+/**
+ * Key of the JSON each object handed out by `get` was parsed from: a symbol, invisible to `JSON.stringify`,
+ * `for...in` and `Object.keys`. (Not a WeakMap: one entry per request keyed by a short-lived object makes
+ * every garbage collection slower.)
+ */
+const kReadJson = Symbol('express-session.memory-store.json')
 
 /**
  * The data of a session this store's `get` handed out, as JSON without its cookie, exactly as the middleware
@@ -186,7 +192,7 @@ const readJson = new WeakMap<object, string>()
  */
 export function storedDataJson(store: object, session: object): string | undefined {
   if ((store as MemoryStore).get !== proto.get) return undefined
-  const json = readJson.get(session)
+  const json = (session as { [kReadJson]?: string })[kReadJson]
   if (json === undefined) return undefined
   const end = cookieEnd(json)
   if (end === -1) return undefined
@@ -289,7 +295,7 @@ proto.get = function get(sid, callback) {
     const internals = internalsOf(this)
     // reading counts as use for the least-recently-used order
     if (internals.max !== Infinity) use(internals.order, sid, internals.order.get(sid)!)
-    readJson.set(session, sessionsOf(this)[sid]!)
+    ;(session as { [kReadJson]?: string })[kReadJson] = sessionsOf(this)[sid]!
   }
   setImmediate(callback, null, session)
 }
