@@ -153,18 +153,33 @@ function writeSession(store: MemoryStore, sid: string, json: string, expiry: num
 
 const COOKIE_PREFIX = '{"cookie":{'
 
-/** Index of the `}` closing the leading cookie object of `json`, or -1 when `json` does not start with one. */
-function cookieEnd(json: string): number {
+/** Index of the `"` closing the JSON string whose opening quote is at `start`, or -1. */
+function stringEnd(json: string, start: number): number {
+  let quote = json.indexOf('"', start + 1)
+  while (quote !== -1) {
+    // escaped when an odd number of backslashes precede it
+    let backslashes = 0
+    while (json.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++
+    if (backslashes % 2 === 0) return quote
+    quote = json.indexOf('"', quote + 1)
+  }
+  return -1
+}
+
+/**
+ * Index of the `}` closing the leading cookie object of `json`, or -1 when `json` does not start with one.
+ * Strings (most of a cookie's JSON) are skipped with `indexOf`.
+ * @internal
+ */
+export function cookieEnd(json: string): number {
   if (!json.startsWith(COOKIE_PREFIX)) return -1
   let depth = 0
-  let inString = false
   for (let i = COOKIE_PREFIX.length; i < json.length; i++) {
     const c = json.charCodeAt(i)
-    if (inString) {
-      if (c === 0x5c) i++
-      else if (c === 0x22) inString = false
-    } else if (c === 0x22) inString = true
-    else if (c === 0x7b || c === 0x5b) depth++
+    if (c === 0x22) {
+      i = stringEnd(json, i)
+      if (i === -1) return -1
+    } else if (c === 0x7b || c === 0x5b) depth++
     else if (c === 0x7d || c === 0x5d) {
       if (depth === 0) return i
       depth--

@@ -149,3 +149,23 @@ describe('serializers of the request path', () => {
     assert.match(serializer.serialize('s:a.b', cookie), /Path=\/short/)
   })
 })
+
+describe("the MemoryStore's reading of its stored JSON", () => {
+  it('finds the end of the leading cookie object of any stored session, whatever its strings hold', async () => {
+    const { cookieEnd } = await import('../../src/memory-store.js')
+    const jsonValue = fc.jsonValue({ maxDepth: 3 })
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary', maxLength: 6 }), jsonValue, { maxKeys: 5 }), fc.dictionary(fc.string(), jsonValue, { maxKeys: 4 }),
+        (cookie, data) => {
+          const cookieText = JSON.stringify(cookie)
+          const json = '{"cookie":' + cookieText + JSON.stringify(data).replace(/^\{/, ',').replace(/^,\}$/, '}')
+          assert.equal(cookieEnd(json), 10 + cookieText.length - 1)
+          assert.equal(cookieEnd(json.slice(0, 10 + cookieText.length - 1)), -1, 'no end in a truncated cookie')
+        }),
+      { numRuns: 3000, seed },
+    )
+    assert.equal(cookieEnd('{"user":1}'), -1)
+    assert.equal(cookieEnd('{"cookie":{"path":"\\\\"}}'), 22)
+    assert.equal(cookieEnd('{"cookie":{"path":"\\"}"}}'), 23)
+  })
+})
