@@ -142,6 +142,7 @@ const cookieToJSON = Cookie.prototype.toJSON
 export function isPlainCookie(value: unknown): value is Cookie {
   return value instanceof Cookie && Object.getPrototypeOf(value) === Cookie.prototype && value.toJSON === cookieToJSON
 }
+
 const dateToJSON = Date.prototype.toJSON
 /** Strings JSON writes as they are: printable ASCII without `"` and `\\`. */
 const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
