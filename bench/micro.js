@@ -11,7 +11,8 @@
 // callbacks. Calls run with bounded concurrency.
 //
 // Every measurement runs in a fresh process (this file with --child), like the servers of the HTTP benchmark:
-// it warms up for --warmup-ms, then makes calls for --round-ms and reports the process's CPU time
+// it warms up for --warmup-ms (then, in B, empties the store), collects garbage and waits 200 ms for the
+// collector's background threads, then makes calls for --round-ms and reports the process's CPU time
 // (process.cpuUsage: every thread, so garbage collection and JIT compilation count) divided by the calls made.
 // Variants alternate within each round; medians over rounds. "none" runs the same handler without middleware;
 // "net" subtracts it. Separate processes keep one variant's garbage and JIT state out of another's figures.
@@ -144,6 +145,11 @@ async function child(opts) {
   const { variant, scenario } = opts.child
   const v = await prepare(variant, scenario)
   await runFor(v, scenario, opts.warmupMs, opts.concurrency)
+  // B fills the store with a session per call: measure from an empty store, as the HTTP runs do every round
+  if (scenario === 'B' && v.store) await new Promise((resolve) => v.store.clear(resolve))
+  // start from a collected heap, with the collector's background work finished
+  global.gc()
+  await new Promise((resolve) => setTimeout(resolve, 200))
   const cpu0 = process.cpuUsage()
   const calls = await runFor(v, scenario, opts.roundMs, opts.concurrency)
   const cpu = process.cpuUsage(cpu0)
@@ -152,7 +158,7 @@ async function child(opts) {
 }
 
 function measureInChild(variant, scenario, opts) {
-  const args = [__filename, '--child', variant, scenario, '--round-ms', String(opts.roundMs),
+  const args = ['--expose-gc', __filename, '--child', variant, scenario, '--round-ms', String(opts.roundMs),
     '--warmup-ms', String(opts.warmupMs), '--concurrency', String(opts.concurrency)]
   return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }))
 }
