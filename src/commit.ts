@@ -5,7 +5,7 @@
  * @internal
  */
 
-import debugFactory from 'debug'
+import { debug } from './debug.js'
 import { publishSessionEvent } from './diagnostics.js'
 import { withOfferedDataJson } from './memory-store.js'
 import {
@@ -20,8 +20,6 @@ import { isSecure } from './secure.js'
 import { appendSetCookie, serializeClearingCookie, signSessionId } from './signed-cookie.js'
 import { callStore } from './store-call.js'
 import type { AnyResponse } from './types.js'
-
-const debug = debugFactory('express-session')
 
 /** Expires the session cookie in the browser (`clearCookieOnDestroy`), with the attributes it was set with. */
 function clearSessionCookie(state: RequestState): void {

@@ -4,11 +4,11 @@
  * @internal
  */
 
-import debugFactory from 'debug'
 import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
 import { endResponse, writeSessionCookie } from './commit.js'
 import { Cookie } from './cookie.js'
+import { debug } from './debug.js'
 import { publishSessionEvent } from './diagnostics.js'
 import { storedDataJson } from './memory-store.js'
 import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
@@ -19,8 +19,6 @@ import { readSessionId } from './signed-cookie.js'
 import { callStore } from './store-call.js'
 import type { StoredSession } from './store.js'
 import type { AnyRequest, AnyResponse, NextFunction, SessionRequest } from './types.js'
-
-const debug = debugFactory('express-session')
 
 /** The session middleware's request handler. */
 export type SessionMiddleware = (req: AnyRequest, res: AnyResponse, next: NextFunction) => void

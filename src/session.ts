@@ -1,12 +1,10 @@
-import debugFactory from 'debug'
 import type { Cookie } from './cookie.js'
+import { debug } from './debug.js'
 import { publishSessionEvent } from './diagnostics.js'
 import { withOfferedDataJson } from './memory-store.js'
 import { serializeData, stateOf } from './request-state.js'
 import { callStore } from './store-call.js'
 import type { SessionRequest } from './types.js'
-
-const debug = debugFactory('express-session')
 
 /** Callback of the Session methods: called with the store's error, if any. */
 export type SessionCallback = (err?: any) => void

@@ -6,13 +6,11 @@
 
 import { parse, serialize, type SerializeOptions } from 'cookie'
 import { sign, unsign } from 'cookie-signature'
-import debugFactory from 'debug'
 import { isPlainCookie, type Cookie, type CookieData } from './cookie.js'
 import { utcString } from './date-strings.js'
+import { debug } from './debug.js'
 import { deprecate } from './deprecate.js'
 import type { AnyResponse, SessionRequest } from './types.js'
-
-const debug = debugFactory('express-session')
 
 /** Verifies `value` (without its `s:` prefix) with each secret in turn; `false` when none matches. */
 export function unsignWithAny(value: string, secrets: ReadonlyArray<string | Buffer>): string | false {
