@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Microbenchmark: the session middleware alone, in-process, no sockets, for express-session 1.19.0 and this
+// Microbenchmark: the session middleware alone, in-process, no network, for express-session 1.19.0 and this
 // package, scenarios B-F on MemoryStore (see bench/README.md).
 //
 //   node bench/micro.js [--quick] [--rounds N] [--round-ms MS] [--warmup-ms MS] [--concurrency N] [--scenarios B,C]
 //                       [--json FILE]
 //
-// Each call: a real http.IncomingMessage and http.ServerResponse (no socket: the response buffers its output),
-// the middleware, then the route's session work and `res.end(body)` with Content-Type/Content-Length set as
-// Express's res.send does. A call is complete when the response's own `end` has run, i.e. after the store's
-// callbacks. Calls run with bounded concurrency.
+// Each call: a real http.IncomingMessage and http.ServerResponse, the middleware, then the route's session work
+// and `res.end(body)` with Content-Type/Content-Length set as Express's res.send does. The response writes to a
+// sink stream (a Writable that discards what it is given, one per concurrent worker) as it would to a socket, so
+// the cost of each write is included. A call is complete when the response emits 'finish', i.e. after
+// the store's callbacks and the writes. Calls run with bounded concurrency.
+// (Without a socket a response queues its output in small objects holding a callback that references the
+// response. In about 1 process in 3, V8 decided during warm-up to allocate those in the old generation; each then
+// kept its whole request alive until the next full collection, and that process measured about twice as slow,
+// every variant alike. See bench/README.md.)
 //
 // Every measurement runs in a fresh process (this file with --child), like the servers of the HTTP benchmark:
 // it warms up for --warmup-ms (then, in B, empties the store), collects garbage and waits 200 ms for the
@@ -21,6 +26,7 @@
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
+const { Writable } = require('node:stream')
 const { fillSession, sessionOptions, routeWork, median } = require('./common.js')
 
 const VARIANTS = ['none', 'upstream', 'ours']
@@ -70,17 +76,28 @@ function send(res, body) {
   res.end(body)
 }
 
-/** One request through `mw` (or none); resolves when the response's real end() has run. */
-function call(mw, scenario, cookie, setup) {
+/** Where a response writes instead of a socket: takes every chunk and discards it. */
+function makeSink() {
+  return new Writable({
+    write(chunk, encoding, callback) {
+      callback()
+    },
+    writev(chunks, callback) {
+      callback()
+    },
+  })
+}
+
+/** One request through `mw` (or none), writing to `sink`; resolves when the response has finished. */
+function call(mw, scenario, cookie, setup, sink) {
   return new Promise((resolve, reject) => {
     const req = makeReq(cookie)
     const res = new http.ServerResponse(req)
-    const realEnd = res.end
-    res.end = function end(...args) {
-      const r = realEnd.apply(this, args)
+    res.assignSocket(sink)
+    res.on('finish', () => {
+      res.detachSocket(sink)
       resolve(res)
-      return r
-    }
+    })
     const handler = (err) => {
       if (err) return reject(err)
       if (!mw) return send(res, 'hello bench')
@@ -106,7 +123,7 @@ async function prepare(variant, scenario) {
   const v = makeVariant(variant, scenario)
   v.cookie = ''
   if (v.mw && scenario !== 'B') {
-    const res = await call(v.mw, scenario, '', true)
+    const res = await call(v.mw, scenario, '', true, makeSink())
     const sc = res.getHeader('set-cookie')
     if (!sc) throw new Error(`${variant}: setup gave no cookie`)
     v.cookie = (Array.isArray(sc) ? sc[0] : sc).split(';')[0]
@@ -119,9 +136,10 @@ async function prepare(variant, scenario) {
 async function runCalls(v, scenario, n, concurrency) {
   let left = n
   const worker = async () => {
+    const sink = makeSink()
     while (left > 0) {
       left--
-      await call(v.mw, scenario, v.cookie, false)
+      await call(v.mw, scenario, v.cookie, false, sink)
     }
   }
   const workers = []

@@ -460,7 +460,7 @@ async function main() {
   }
   let micro
   if (opts.micro !== 'no') {
-    console.log('\n== microbenchmark (middleware alone, in-process, no sockets)')
+    console.log('\n== microbenchmark (middleware alone, in-process, no network)')
     micro = await runMicro(opts)
   }
 
@@ -495,7 +495,7 @@ async function main() {
     if (micro) {
       out.push('## Middleware alone (bench/micro.js)', '')
       out.push(`CPU µs per call, median of ${micro.rounds} rounds of ${micro.iterationsNote}, concurrency ` +
-        `${micro.concurrency}; real http.IncomingMessage/ServerResponse without a socket. "net" subtracts the ` +
+        `${micro.concurrency}; real http.IncomingMessage/ServerResponse writing to a discarding stream. "net" subtracts the ` +
         'same handler run without middleware.', '')
       out.push(markdownTable(MICRO_HEADER, microRows(micro)), '')
     }
