@@ -12,7 +12,7 @@ import { debug } from './debug.js'
 import { publishSessionEvent } from './diagnostics.js'
 import { storedDataJson } from './memory-store.js'
 import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
-import { kState, RequestState, serializeData, stateOf } from './request-state.js'
+import { attachState, RequestState, serializeData, stateOf } from './request-state.js'
 import { isSecure } from './secure.js'
 import { CREATED_AT_KEY, Session } from './session.js'
 import { readSessionId } from './signed-cookie.js'
@@ -33,11 +33,18 @@ export function pathMatches(requestPath: string, cookiePath: string): boolean {
   return requestPath.length === cookiePath.length || cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/'
 }
 
-/** Gives `req` a new session with ID `id`, its cookie resolved for this request. */
-function createSession(config: MiddlewareConfig, req: SessionRequest, id: unknown): void {
+/** The state of the request whose first session the middleware is generating (see {@link startNewSession}). */
+let generatingFor: RequestState | undefined
+
+/**
+ * Gives `req` a new session with ID `id`, its cookie resolved for this request. `state` is the request's, when
+ * the middleware handles it.
+ */
+function createSession(config: MiddlewareConfig, req: SessionRequest, id: unknown, state: RequestState | undefined): void {
   req.sessionID = id as string
   const sess = new Session(req)
-  const options = stateOf(req)?.cookieOptions ?? cookieOptionsFor(config, req)
+  if (state !== undefined) attachState(sess, state)
+  const options = state?.cookieOptions ?? cookieOptionsFor(config, req)
   sess.cookie = new Cookie(options as Record<string, unknown>)
   if (options.secure === 'auto' || options.sameSite === 'auto') {
     const secure = isSecure(req, config.trustProxy)
@@ -53,9 +60,11 @@ function createSession(config: MiddlewareConfig, req: SessionRequest, id: unknow
  * promised non-string, is an error with a message saying so.
  */
 export function generateSession(config: MiddlewareConfig, req: SessionRequest): void | Promise<void> {
+  // the request's current session carries its state (regenerate); a first session gets it from startNewSession
+  const state = stateOf(req) ?? (generatingFor?.req === req ? generatingFor : undefined)
   const id = config.genid(req)
   if (!isThenable(id)) {
-    createSession(config, req, id)
+    createSession(config, req, id, state)
     return
   }
   return Promise.resolve(id).then(
@@ -63,7 +72,7 @@ export function generateSession(config: MiddlewareConfig, req: SessionRequest): 
       if (typeof value !== 'string') {
         throw new TypeError(`genid option must return a string or a Promise of a string (got ${typeof value})`)
       }
-      createSession(config, req, value)
+      createSession(config, req, value, state)
     },
     (reason: unknown) => {
       throw reason instanceof Error ? reason : new Error(`genid option rejected: ${String(reason)}`)
@@ -91,12 +100,15 @@ function startNewSession(state: RequestState): void {
     next()
   }
   let pending: void | Promise<void>
+  generatingFor = state
   try {
     pending = config.store.generate(req)
   } catch (err) {
+    generatingFor = undefined
     next(err)
     return
   }
+  generatingFor = undefined
   if (isThenable(pending)) pending.then(done, (err: unknown) => next(err))
   else done()
 }
@@ -131,6 +143,7 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   let expired = false
   try {
     const sess = config.store.createSession(req, data)
+    attachState(sess, state)
     if (config.absoluteTimeout > 0) {
       // remembered before the creation time may be added, so that adding it is saved
       remember(state, sess, true)
@@ -213,7 +226,6 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     }
 
     const state = new RequestState(config, req, response, next, secrets, cookieOptions)
-    ;(req as { [kState]?: RequestState })[kState] = state
     req.sessionStore = store
     state.cookieId = req.sessionID = readSessionId(req, config.name, secrets, config.secrets === undefined ? undefined : config.signatures)
 

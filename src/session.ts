@@ -2,7 +2,8 @@ import type { Cookie } from './cookie.js'
 import { debug } from './debug.js'
 import { publishSessionEvent } from './diagnostics.js'
 import { withOfferedDataJson } from './memory-store.js'
-import { serializeData, stateOf } from './request-state.js'
+import { attachState, serializeData, stateOf, stateOfSession } from './request-state.js'
+import type { RequestState } from './request-state.js'
 import { callStore } from './store-call.js'
 import type { SessionRequest } from './types.js'
 
@@ -34,9 +35,19 @@ function complete<T>(self: T, callback: SessionCallback | undefined, run: (done:
   return promise
 }
 
+/** The `storeTimeout` of a request the middleware handles, 0 for none. */
+function storeTimeout(state: RequestState | undefined): number {
+  return state?.config.storeTimeout ?? 0
+}
+
 /** The `storeTimeout` in force for a request, 0 for none. */
 export function storeTimeoutOf(req: object): number {
-  return stateOf(req)?.config.storeTimeout ?? 0
+  return storeTimeout(stateOf(req))
+}
+
+/** The middleware's state for the request of `sess` (the one it joined, else its request's current one). */
+function requestStateOf(sess: Session): RequestState | undefined {
+  return stateOfSession(sess) ?? stateOf(sess.req)
 }
 
 /**
@@ -57,6 +68,9 @@ export class Session {
   constructor(req: object, data?: object | null) {
     Object.defineProperty(this, 'req', { value: req })
     Object.defineProperty(this, 'id', { value: (req as SessionRequest).sessionID })
+    // a session replacing the request's current one (regenerate, reload, or made by the app) joins its request
+    const state = stateOf(req)
+    if (state !== undefined) attachState(this, state)
 
     if (typeof data === 'object' && data !== null) {
       // Keys that collide with members (id, req, methods, Object.prototype) are dropped.
@@ -82,12 +96,12 @@ export class Session {
   save(): Promise<void>
   save(callback?: SessionCallback): this | Promise<void> {
     const req = this.req as SessionRequest
-    const state = stateOf(req)
+    const state = requestStateOf(this)
     debug('saving %s', this.id)
     const json = state === undefined ? undefined : serializeData(this)
     if (json !== undefined) state!.markSaved(this, json)
     const set = (done: SessionCallback): void =>
-      callStore(req.sessionStore!, 'set', [this.id, this], storeTimeoutOf(req), done)
+      callStore(req.sessionStore!, 'set', [this.id, this], storeTimeout(state), done)
     return complete(this, callback, (done) =>
       json === undefined ? set(done) : withOfferedDataJson(this, json, () => set(done)))
   }
@@ -98,13 +112,15 @@ export class Session {
   reload(callback?: SessionCallback): this | Promise<void> {
     const req = this.req as SessionRequest
     const store = req.sessionStore!
+    const state = requestStateOf(this)
     debug('reloading %s', this.id)
     return complete(this, callback, (done) =>
-      callStore<object>(store, 'get', [this.id], storeTimeoutOf(req), (err, data) => {
+      callStore<object>(store, 'get', [this.id], storeTimeout(state), (err, data) => {
         if (err) return done(err)
         if (!data) return done(new Error('failed to load session'))
         try {
-          store.createSession(req, data)
+          const reloaded = store.createSession(req, data)
+          if (state !== undefined && reloaded !== null && typeof reloaded === 'object') attachState(reloaded, state)
         } catch (createError) {
           return done(createError)
         }
@@ -118,13 +134,13 @@ export class Session {
   destroy(): Promise<void>
   destroy(callback?: SessionCallback): this | Promise<void> {
     const req = this.req as SessionRequest
-    const state = stateOf(req)
+    const state = requestStateOf(this)
     const id = this.id
     delete req.session
     if (state !== undefined) state.destroyedId = id
     debug('destroying %s', id)
     return complete(this, callback, (done) =>
-      callStore(req.sessionStore!, 'destroy', [id], storeTimeoutOf(req), (err) => {
+      callStore(req.sessionStore!, 'destroy', [id], storeTimeout(state), (err) => {
         if (!err) publishSessionEvent('destroyed', id, req)
         done(err)
       }),

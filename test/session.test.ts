@@ -316,6 +316,64 @@ describe('req.session.save()', () => {
     assert.equal(store.stored(newId)?.user, 'tj')
   })
 
+  describe("the request's sessions share its bookkeeping: save() then the end of the request writes once", () => {
+    /** Logs in, then runs `route` on a second request; returns the store's set() IDs of that request. */
+    async function setsOf(route: Handler, options: session.SessionOptions = {}): Promise<{ ids: string[]; res: request.Response; store: CountingStore }> {
+      const store = new CountingStore()
+      const app = createApp({ store, ...options }, (req, res, next) => {
+        if (req.path === '/login') {
+          req.session.user = 'tj'
+          return res.end('ok')
+        }
+        route(req, res, next)
+      })
+      const login = await request(app).get('/login').expect(200)
+      store.resetCalls()
+      const res = await request(app).get('/route').set('Cookie', cookie(login)).expect(200)
+      return { ids: store.setIds, res, store }
+    }
+
+    const saveThenEnd = (req: any, res: express.Response, next: express.NextFunction) => {
+      req.session.views = 1
+      req.session.save((err: any) => (err ? next(err) : res.end(req.sessionID)))
+    }
+
+    it('after reload()', async () => {
+      const { ids, res, store } = await setsOf((req, res, next) => {
+        req.session.reload((err: any) => (err ? next(err) : saveThenEnd(req, res, next)))
+      })
+      assert.deepEqual(ids, [res.text])
+      assert.equal(store.stored(res.text)?.views, 1)
+    })
+
+    it('after reload() of a session no longer on the request', async () => {
+      const { ids, res } = await setsOf((req, res, next) => {
+        const loaded = req.session
+        req.session = null
+        loaded.reload((err: any) => (err ? next(err) : saveThenEnd(req, res, next)))
+      })
+      assert.deepEqual(ids, [res.text])
+    })
+
+    it('for a session the application constructs in place of the loaded one', async () => {
+      const { ids, res, store } = await setsOf((req, res, next) => {
+        req.session = new session.Session(req, { cookie: req.session.cookie, user: 'ann' })
+        saveThenEnd(req, res, next)
+      })
+      assert.deepEqual(ids, [res.text])
+      assert.equal(store.stored(res.text)?.user, 'ann')
+    })
+
+    it('for a first session whose ID came from an asynchronous genid', async () => {
+      const store = new CountingStore()
+      let n = 0
+      const app = createApp({ store, genid: async () => `async-id-${++n}` }, saveThenEnd)
+      const res = await request(app).get('/').expect(shouldSetCookie()).expect(200)
+      assert.equal(res.text, 'async-id-1')
+      assert.deepEqual(store.setIds, ['async-id-1'])
+    })
+  })
+
   it('passes a store error to its callback', async () => {
     class FailingSet extends CountingStore {
       override set(_sid: string, _sess: object, callback?: (err?: any) => void): void {
