@@ -42,7 +42,7 @@ function parseArgs(argv) {
     quick: false,
     duration: 5,
     warmup: undefined,
-    rounds: 3,
+    rounds: 5,
     connections: 50,
     scenarios: ALL_SCENARIOS.map((s) => s.id),
     micro: 'also',
