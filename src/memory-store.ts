@@ -198,9 +198,9 @@ function joinCookie(cookieText: string, dataJson: string): string {
 }
 
 /**
- * Key of the JSON each object handed out by `get` was parsed from: a symbol, invisible to `JSON.stringify`,
- * `for...in` and `Object.keys`. (Not a WeakMap: one entry per request keyed by a short-lived object makes
- * every garbage collection slower.)
+ * Key of the JSON each object handed out by `get` was parsed from: a non-enumerable symbol-keyed property, so
+ * the object still deep-equals, prints and copies as the parsed JSON alone. (Not a WeakMap: one entry per
+ * request keyed by a short-lived object makes every garbage collection slower.)
  */
 const kReadJson = Symbol('express-session.memory-store.json')
 
@@ -314,7 +314,7 @@ proto.get = function get(sid, callback) {
     const internals = internalsOf(this)
     // reading counts as use for the least-recently-used order
     if (internals.max !== Infinity) use(internals.order, sid, internals.order.get(sid)!)
-    ;(session as { [kReadJson]?: string })[kReadJson] = sessionsOf(this)[sid]!
+    Object.defineProperty(session, kReadJson, { value: sessionsOf(this)[sid] })
   }
   setImmediate(callback, null, session)
 }

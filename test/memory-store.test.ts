@@ -3,6 +3,7 @@
  * read, touch replacing only the cookie, every callback deferred.
  */
 import { describe, it } from 'node:test'
+import { inspect } from 'node:util'
 import assert from 'node:assert/strict'
 import express from 'express'
 import request from 'supertest'
@@ -51,6 +52,15 @@ describe('MemoryStore', () => {
     got.user = 'changed'
     const again: any = await call(store, 'get', 'a')
     assert.equal(again.user, 'tj', 'mutating what get() gave does not change the store')
+  })
+
+  it('get gives exactly the parsed JSON: deep-equal to it, nothing extra when printed or copied', async () => {
+    const store = new MemoryStore()
+    await call(store, 'set', 'a', data({ user: 'tj' }))
+    const got: any = await call(store, 'get', 'a')
+    assert.deepStrictEqual(got, JSON.parse(store.sessions.a!))
+    assert.doesNotMatch(inspect(got), /Symbol/)
+    assert.deepStrictEqual({ ...got }, JSON.parse(store.sessions.a!))
   })
 
   it('keeps sessions as JSON strings in store.sessions, keyed by ID', async () => {
