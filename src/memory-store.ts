@@ -1,6 +1,8 @@
 import { inherits } from 'node:util'
 import { cookieJson } from './cookie.js'
 import { publishSessionEvent } from './diagnostics.js'
+import { largeMembersOf, largeMemberSpans, LAZY_MIN_LENGTH, parseWithLazyMembers, stringEnd } from './lazy-members.js'
+import type { MemberSpan } from './lazy-members.js'
 import { Store } from './store.js'
 import type { StoredSession } from './store.js'
 
@@ -47,6 +49,12 @@ interface MemoryStoreInternals {
    * Entries written straight into `sessions` join it when first read.
    */
   order: Map<string, number>
+  /**
+   * The large sessions this store wrote itself (valid, canonical JSON), with their large members once known:
+   * what the middleware's loads may leave unparsed (see lazy-members.ts). Valid while `json` is still the
+   * entry in `sessions`.
+   */
+  written: Map<string, { json: string; spans: MemberSpan[] | undefined }>
   max: number
   timer: NodeJS.Timeout | undefined
 }
@@ -75,7 +83,7 @@ function validateOptions(options: MemoryStoreOptions): { max: number; checkPerio
 /** The store's bookkeeping, created on first use so methods work even if the constructor never ran. */
 function internalsOf(store: MemoryStore): MemoryStoreInternals {
   const self = store as Internal
-  return (self[kInternals] ??= { order: new Map(), max: Infinity, timer: undefined })
+  return (self[kInternals] ??= { order: new Map(), written: new Map(), max: Infinity, timer: undefined })
 }
 
 function sessionsOf(store: MemoryStore): Record<string, string> {
@@ -94,7 +102,13 @@ function expiryOf(cookie: unknown): number | undefined {
 /** Removes `sid` from the store. */
 function remove(store: MemoryStore, sid: string): void {
   delete sessionsOf(store)[sid]
-  internalsOf(store).order.delete(sid)
+  forget(internalsOf(store), sid)
+}
+
+/** Drops the bookkeeping of `sid`. */
+function forget(internals: MemoryStoreInternals, sid: string): void {
+  internals.order.delete(sid)
+  internals.written.delete(sid)
 }
 
 /** Removes `sid` as expired (`reason` `'maxAge'`) or evicted to stay within `max` (`'max'`). */
@@ -109,16 +123,27 @@ function use(order: Map<string, number>, sid: string, expiry: number): void {
   order.set(sid, expiry)
 }
 
-/** The parsed session `sid`, or undefined when missing or expired (which removes it). */
-function readSession(store: MemoryStore, sid: string): StoredSession | undefined {
+/**
+ * The parsed session `sid`, or undefined when missing or expired (which removes it). With `lazily`, large
+ * members of a session this store wrote are left unparsed until used.
+ */
+function readSession(store: MemoryStore, sid: string, lazily = false): StoredSession | undefined {
   const json = sessionsOf(store)[sid]
   if (json === undefined) return undefined
   const now = Date.now()
-  const order = internalsOf(store).order
+  const internals = internalsOf(store)
+  const order = internals.order
   const expiry = order.get(sid)
   if (expiry !== undefined && expiry <= now) {
     expire(store, sid)
     return undefined
+  }
+  if (lazily) {
+    const written = internals.written.get(sid)
+    if (written !== undefined && written.json === json) {
+      const spans = (written.spans ??= largeMemberSpans(json) ?? [])
+      if (spans.length > 0) return parseWithLazyMembers(json, spans) as StoredSession
+    }
   }
   const session = JSON.parse(json) as StoredSession
   // entries written straight into `sessions` have no recorded expiry: check the data itself
@@ -133,14 +158,19 @@ function readSession(store: MemoryStore, sid: string): StoredSession | undefined
   return session
 }
 
-/** Writes `json` for `sid` as the most recently used entry, evicting the least recently used past `max`. */
-function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined): void {
-  const { order, max } = internalsOf(store)
+/**
+ * Writes `json` for `sid` as the most recently used entry, evicting the least recently used past `max`.
+ * `spans` are its large members, when known.
+ */
+function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined, spans?: MemberSpan[]): void {
+  const { order, written, max } = internalsOf(store)
   // Written JSON is usually built by concatenation (a tree of string pieces in V8). Reading a character makes
   // V8 flatten it into one string: a small session written by the middleware then takes ~300 bytes of heap
   // instead of ~940 (bench/memory-per-session.js).
   json.charCodeAt(0)
   sessionsOf(store)[sid] = json
+  if (json.length >= LAZY_MIN_LENGTH) written.set(sid, { json, spans })
+  else written.delete(sid)
   // without `max` the order does not matter: update the expiry in place
   if (max === Infinity) order.set(sid, expiry ?? NO_EXPIRY)
   else use(order, sid, expiry ?? NO_EXPIRY)
@@ -156,19 +186,8 @@ function writeSession(store: MemoryStore, sid: string, json: string, expiry: num
  */
 
 const COOKIE_PREFIX = '{"cookie":{'
-
-/** Index of the `"` closing the JSON string whose opening quote is at `start`, or -1. */
-function stringEnd(json: string, start: number): number {
-  let quote = json.indexOf('"', start + 1)
-  while (quote !== -1) {
-    // escaped when an odd number of backslashes precede it
-    let backslashes = 0
-    while (json.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++
-    if (backslashes % 2 === 0) return quote
-    quote = json.indexOf('"', quote + 1)
-  }
-  return -1
-}
+/** What precedes the cookie's own JSON. */
+const COOKIE_MEMBER = '{"cookie":'
 
 /**
  * Index of the `}` closing the leading cookie object of `json`, or -1 when `json` does not start with one.
@@ -197,6 +216,11 @@ function joinCookie(cookieText: string, dataJson: string): string {
   return dataJson === '{}' ? '{"cookie":' + cookieText + '}' : '{"cookie":' + cookieText + ',' + dataJson.slice(1)
 }
 
+/** `spans` moved by `offset` characters. */
+function shifted(spans: MemberSpan[] | undefined, offset: number): MemberSpan[] | undefined {
+  return spans?.map(({ key, start, end }) => ({ key, start: start + offset, end: end + offset }))
+}
+
 /**
  * Key of the JSON each object handed out by `get` was parsed from: a non-enumerable symbol-keyed property, so
  * the object still deep-equals, prints and copies as the parsed JSON alone. (Not a WeakMap: one entry per
@@ -220,6 +244,22 @@ export function storedDataJson(store: object, session: object): string | undefin
 
 let offered: object | undefined
 let offeredDataJson: string | undefined
+let lazyLoad = false
+
+/**
+ * Runs `call` (the middleware's `get` from `store`) with this store's `get` leaving large members unparsed
+ * until used. Only when `store` is a MemoryStore as bundled, which always calls back later, not within `call`.
+ * @internal
+ */
+export function withLazyMembers<T>(store: object, call: () => T): T {
+  if ((store as MemoryStore).get !== proto.get) return call()
+  lazyLoad = true
+  try {
+    return call()
+  } finally {
+    lazyLoad = false
+  }
+}
 
 /**
  * Offers the data JSON (without cookie) of `session` to the `set` call made right after, so that it is not
@@ -248,7 +288,7 @@ export function sweep(store: MemoryStore): number {
       removed++
     } else if (!(sid in sessions)) {
       // deleted straight from `sessions`, or `sessions` replaced
-      internalsOf(store).order.delete(sid)
+      forget(internalsOf(store), sid)
     }
   }
   return removed
@@ -294,6 +334,7 @@ proto.all = function all(callback) {
 proto.clear = function clear(callback) {
   this.sessions = Object.create(null) as Record<string, string>
   internalsOf(this).order.clear()
+  internalsOf(this).written.clear()
   if (callback) setImmediate(callback)
 }
 
@@ -305,7 +346,7 @@ proto.destroy = function destroy(sid, callback) {
 proto.get = function get(sid, callback) {
   let session: StoredSession | undefined
   try {
-    session = readSession(this, sid)
+    session = readSession(this, sid, lazyLoad)
   } catch (err) {
     setImmediate(callback, err)
     return
@@ -322,15 +363,19 @@ proto.get = function get(sid, callback) {
 proto.set = function set(sid, session, callback) {
   const cookie = (session as { cookie?: unknown }).cookie
   let json: string
+  let spans: MemberSpan[] | undefined
   try {
-    json = offered === session && cookie !== undefined
-      ? joinCookie(cookieJson(cookie), offeredDataJson!)
-      : JSON.stringify(session)
+    if (offered === session && cookie !== undefined) {
+      const cookieText = cookieJson(cookie)
+      json = joinCookie(cookieText, offeredDataJson!)
+      // the data's text starts after `{"cookie":<cookieText>,` where its own `{` was
+      spans = shifted(largeMembersOf(offeredDataJson!), COOKIE_MEMBER.length + cookieText.length)
+    } else json = JSON.stringify(session)
   } catch (err) {
     if (callback) setImmediate(callback, err)
     return
   }
-  writeSession(this, sid, json, expiryOf(cookie))
+  writeSession(this, sid, json, expiryOf(cookie), spans)
   if (callback) setImmediate(callback)
 }
 
@@ -348,7 +393,12 @@ proto.touch = function touch(sid, session, callback) {
   if (end !== -1) {
     // fast path: splice the new cookie in, no parsing
     if (expiry! <= Date.now()) expire(this, sid)
-    else writeSession(this, sid, '{"cookie":' + cookieJson(session.cookie) + json!.slice(end + 1), expiryOf(session.cookie))
+    else {
+      const head = COOKIE_MEMBER + cookieJson(session.cookie)
+      const written = internalsOf(this).written.get(sid)
+      const spans = written?.json === json ? shifted(written!.spans, head.length - (end + 1)) : undefined
+      writeSession(this, sid, head + json!.slice(end + 1), expiryOf(session.cookie), spans)
+    }
     if (callback) setImmediate(callback)
     return
   }

@@ -10,7 +10,7 @@ import { endResponse, writeSessionCookie } from './commit.js'
 import { Cookie } from './cookie.js'
 import { debug } from './debug.js'
 import { publishSessionEvent } from './diagnostics.js'
-import { storedDataJson } from './memory-store.js'
+import { storedDataJson, withLazyMembers } from './memory-store.js'
 import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
 import { attachState, RequestState, serializeData, stateOf } from './request-state.js'
 import { isSecure } from './secure.js'
@@ -245,6 +245,8 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     }
 
     debug('fetching %s', req.sessionID)
-    callStore<StoredSession>(store, 'get', [req.sessionID], config.storeTimeout, (err, data) => onLoaded(state, err, data))
+    // the bundled MemoryStore may leave large members unparsed until the application uses them
+    withLazyMembers(store, () =>
+      callStore<StoredSession>(store, 'get', [req.sessionID], config.storeTimeout, (err, data) => onLoaded(state, err, data)))
   }
 }

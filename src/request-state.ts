@@ -5,6 +5,7 @@
  */
 
 import type { Cookie } from './cookie.js'
+import { serializeWithLazyMembers } from './lazy-members.js'
 import type { MiddlewareConfig } from './options.js'
 import type { Session } from './session.js'
 import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from './types.js'
@@ -79,9 +80,11 @@ export function attachState(sess: object, state: RequestState): void {
 
 /**
  * The session's data as JSON, without its top-level `cookie`: what change detection compares.
- * The cookie is set aside for the duration of the call, which `JSON.stringify` omits as `undefined`.
+ * Members still unparsed (see lazy-members.ts) are written as the text they were read from. The cookie is set aside for the duration of the call, which `JSON.stringify` omits as `undefined`.
  */
 export function serializeData(sess: Session): string {
+  const lazy = serializeWithLazyMembers(sess)
+  if (lazy !== undefined) return lazy
   const cookie = sess.cookie
   if (cookie === undefined) return JSON.stringify(sess)
   ;(sess as { cookie: Cookie | undefined }).cookie = undefined

@@ -1,6 +1,8 @@
+import { inspect } from 'node:util'
 import type { Cookie } from './cookie.js'
 import { debug } from './debug.js'
 import { publishSessionEvent } from './diagnostics.js'
+import { copyMember, hasLazyMembers, materializeAll } from './lazy-members.js'
 import { withOfferedDataJson } from './memory-store.js'
 import { attachState, serializeData, stateOf, stateOfSession } from './request-state.js'
 import type { RequestState } from './request-state.js'
@@ -74,10 +76,21 @@ export class Session {
 
     if (typeof data === 'object' && data !== null) {
       // Keys that collide with members (id, req, methods, Object.prototype) are dropped.
-      for (const prop in data) {
-        if (!(prop in this)) (this as Record<string, unknown>)[prop] = (data as Record<string, unknown>)[prop]
+      if (hasLazyMembers(data)) {
+        // unparsed large members stay unparsed (see lazy-members.ts)
+        for (const prop in data) if (!(prop in this)) copyMember(this, data, prop)
+      } else {
+        for (const prop in data) {
+          if (!(prop in this)) (this as Record<string, unknown>)[prop] = (data as Record<string, unknown>)[prop]
+        }
       }
     }
+  }
+
+  /** Prints the session's data as values: members still unparsed (see lazy-members.ts) are parsed first. */
+  [inspect.custom](): this {
+    materializeAll(this)
+    return this
   }
 
   /** Resets the cookie's `maxAge` to its original value, so it does not expire while in use. */
