@@ -80,7 +80,8 @@ export function attachState(sess: object, state: RequestState): void {
 
 /**
  * The session's data as JSON, without its top-level `cookie`: what change detection compares.
- * Members still unparsed (see lazy-members.ts) are written as the text they were read from. The cookie is set aside for the duration of the call, which `JSON.stringify` omits as `undefined`.
+ * Members still unparsed (see lazy-members.ts) are written as the text they were read from. The cookie is
+ * set aside for the duration of the call, which `JSON.stringify` omits as `undefined`.
  */
 export function serializeData(sess: Session): string {
   const lazy = serializeWithLazyMembers(sess)
