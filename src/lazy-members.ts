@@ -15,11 +15,19 @@
 /** Members whose JSON has fewer characters than this are parsed with the rest of the session. */
 export const LAZY_MIN_LENGTH = 1024
 
+/**
+ * Saves of a session for which a large member the application used stays parsed with the rest (cheaper when
+ * it is used on every request), before it is left unparsed again.
+ */
+export const EAGER_SAVES = 16
+
 /** Where a large member's value is, in a JSON object's text: `json.slice(start, end)`. */
 export interface MemberSpan {
   key: string
   start: number
   end: number
+  /** Saves left for which the member is parsed with the rest, as it was used recently; 0: left unparsed. */
+  eager: number
 }
 
 /** A lazy member: its JSON text and the accessor standing for it. */
@@ -28,8 +36,14 @@ interface LazyMember {
   accessor: PropertyDescriptor
 }
 
-/** The lazy members an object was given (shared, never changed, by every object they are copied to). */
-type LazyRecord = Map<string, LazyMember>
+/**
+ * What an object loaded this way was given (shared, never changed, by every object it is copied to): its
+ * unparsed members, and the saves left for each large member parsed with the rest.
+ */
+interface LazyRecord {
+  lazy: Map<string, LazyMember>
+  eager: Map<string, number>
+}
 
 const kLazy = Symbol('express-session.lazy-members')
 
@@ -42,7 +56,7 @@ function dataProperty(value: unknown): PropertyDescriptor {
 
 /** Parses `key`'s text on first read, and turns the member into a data property holding the result. */
 function materialize(target: object, key: string): unknown {
-  const member = (target as { [kLazy]?: LazyRecord })[kLazy]?.get(key)
+  const member = (target as { [kLazy]?: LazyRecord })[kLazy]?.lazy.get(key)
   if (member === undefined) return undefined
   const kept = pinned.get(target)
   if (kept !== undefined && kept.has(key)) return kept.get(key)
@@ -84,7 +98,7 @@ function recordOf(target: object): LazyRecord | undefined {
 
 /** Whether `target[key]` is still the unparsed member of `record` (not read, written, redefined or deleted). */
 function isLazy(target: object, record: LazyRecord, key: string): boolean {
-  const member = record.get(key)
+  const member = record.lazy.get(key)
   if (member === undefined || Object.getOwnPropertyDescriptor(target, key)?.get !== member.accessor.get) return false
   return pinned.get(target)?.has(key) !== true
 }
@@ -136,7 +150,7 @@ export function largeMemberSpans(json: string): MemberSpan[] | undefined {
     if (end === -1) return undefined
     if (end - start >= LAZY_MIN_LENGTH) {
       const key = JSON.parse(json.slice(i, keyEnd + 1)) as string
-      if (key !== 'cookie') spans.push({ key, start, end })
+      if (key !== 'cookie') spans.push({ key, start, end, eager: 0 })
     }
     if (json.charCodeAt(end) === 0x7d) return end === json.length - 1 ? spans : undefined
     i = end + 1
@@ -144,29 +158,34 @@ export function largeMemberSpans(json: string): MemberSpan[] | undefined {
 }
 
 /**
- * `JSON.parse(json)`, except that the members at `spans` stay unparsed until first used. `json` must be
- * valid, canonical JSON (see the module comment) and `spans` its large members.
+ * `JSON.parse(json)`, except that the members at `spans` (not used recently) stay unparsed until first used.
+ * `json` must be valid, canonical JSON (see the module comment) and `spans` its large members.
  */
 export function parseWithLazyMembers(json: string, spans: readonly MemberSpan[]): Record<string, unknown> {
-  // the rest of the session, with `null` in place of each large member (which keeps the members' order)
+  // the rest of the session, with `null` in place of each unparsed member (which keeps the members' order)
   let rest = ''
   let from = 0
-  for (const { start, end } of spans) {
+  for (const { start, end, eager } of spans) {
+    if (eager > 0) continue
     rest += json.slice(from, start) + 'null'
     from = end
   }
-  const data = JSON.parse(rest + json.slice(from)) as Record<string, unknown>
-  const record: LazyRecord = new Map()
-  for (const { key, start, end } of spans) {
+  const data = JSON.parse(from === 0 ? json : rest + json.slice(from)) as Record<string, unknown>
+  const record: LazyRecord = { lazy: new Map(), eager: new Map() }
+  for (const { key, start, end, eager } of spans) {
+    if (eager > 0) {
+      record.eager.set(key, eager)
+      continue
+    }
     const accessor = accessorFor(key)
-    record.set(key, { text: json.slice(start, end), accessor })
+    record.lazy.set(key, { text: json.slice(start, end), accessor })
     Object.defineProperty(data, key, accessor)
   }
   Object.defineProperty(data, kLazy, { value: record })
   return data
 }
 
-/** Whether `target` was given lazy members (some may have been parsed since). */
+/** Whether `target` was loaded with its large members tracked (some may be unparsed). */
 export function hasLazyMembers(target: object): boolean {
   return recordOf(target) !== undefined
 }
@@ -177,10 +196,10 @@ export function hasLazyMembers(target: object): boolean {
  */
 export function copyMember(target: object, source: object, key: string): void {
   const record = recordOf(source)
-  if (record !== undefined && isLazy(source, record, key)) {
+  if (record !== undefined) {
     if (recordOf(target) === undefined) Object.defineProperty(target, kLazy, { value: record })
-    if (recordOf(target) === record) {
-      Object.defineProperty(target, key, record.get(key)!.accessor)
+    if (recordOf(target) === record && isLazy(source, record, key)) {
+      Object.defineProperty(target, key, record.lazy.get(key)!.accessor)
       return
     }
   }
@@ -191,9 +210,16 @@ export function copyMember(target: object, source: object, key: string): void {
 export function materializeAll(target: object): void {
   const record = recordOf(target)
   if (record === undefined) return
-  for (const key of record.keys()) {
+  for (const key of record.lazy.keys()) {
     if (isLazy(target, record, key)) materialize(target, key)
   }
+}
+
+/** The `eager` of a large member that is parsed now: used after being left unparsed, or parsed with the rest. */
+function eagerSavesLeft(record: LazyRecord, key: string): number {
+  if (record.lazy.has(key)) return EAGER_SAVES
+  const left = record.eager.get(key)
+  return left === undefined ? 0 : left - 1
 }
 
 /** The JSON of a member `key` holding `value`, as `JSON.stringify` writes it inside an object; `undefined` to omit it. */
@@ -217,9 +243,13 @@ function memberJson(key: string, value: unknown): string | undefined {
   return wrapped === '{}' ? undefined : wrapped.slice(keyJson.length + 2, -1)
 }
 
-/** The last serialization with lazy members, and its large members (see {@link largeMembersOf}). */
-let lastJson: string | undefined
-let lastSpans: MemberSpan[] | undefined
+/** An object's last serialization with lazy members, and its large members (see {@link largeMembersOf}). */
+const kSerialized = Symbol('express-session.lazy-members.serialized')
+
+interface Serialized {
+  json: string
+  spans: MemberSpan[]
+}
 
 /**
  * `JSON.stringify(target)` without its top-level `cookie`, writing the members still unparsed as the text
@@ -236,24 +266,31 @@ export function serializeWithLazyMembers(target: object): string | undefined {
   let json = '{'
   for (const key of Object.keys(target)) {
     if (key === 'cookie') continue
-    const text = isLazy(target, record, key)
-      ? record.get(key)!.text
-      : memberJson(key, (target as Record<string, unknown>)[key])
+    const lazy = isLazy(target, record, key)
+    const text = lazy ? record.lazy.get(key)!.text : memberJson(key, (target as Record<string, unknown>)[key])
     if (text === undefined) continue
     json += (json.length === 1 ? '' : ',') + JSON.stringify(key) + ':'
-    if (text.length >= LAZY_MIN_LENGTH) spans.push({ key, start: json.length, end: json.length + text.length })
+    if (text.length >= LAZY_MIN_LENGTH) {
+      spans.push({ key, start: json.length, end: json.length + text.length, eager: lazy ? 0 : eagerSavesLeft(record, key) })
+    }
     json += text
   }
   json += '}'
-  lastJson = json
-  lastSpans = spans
+  const last = (target as { [kSerialized]?: Serialized })[kSerialized]
+  if (last !== undefined) {
+    last.json = json
+    last.spans = spans
+  } else if (Object.isExtensible(target)) {
+    Object.defineProperty(target, kSerialized, { value: { json, spans } })
+  }
   return json
 }
 
 /**
- * The large members of `dataJson` when it is the last serialization made with lazy members (the store
- * then need not look for them); `undefined` when unknown.
+ * The large members of `dataJson` when it is the last serialization of `target` made with lazy members (the
+ * store then need not look for them); `undefined` when unknown.
  */
-export function largeMembersOf(dataJson: string): MemberSpan[] | undefined {
-  return dataJson === lastJson ? lastSpans : undefined
+export function largeMembersOf(target: object, dataJson: string): MemberSpan[] | undefined {
+  const last = (target as { [kSerialized]?: Serialized })[kSerialized]
+  return last !== undefined && last.json === dataJson ? last.spans : undefined
 }

@@ -218,7 +218,7 @@ function joinCookie(cookieText: string, dataJson: string): string {
 
 /** `spans` moved by `offset` characters. */
 function shifted(spans: MemberSpan[] | undefined, offset: number): MemberSpan[] | undefined {
-  return spans?.map(({ key, start, end }) => ({ key, start: start + offset, end: end + offset }))
+  return spans?.map(({ key, start, end, eager }) => ({ key, start: start + offset, end: end + offset, eager }))
 }
 
 /**
@@ -369,7 +369,7 @@ proto.set = function set(sid, session, callback) {
       const cookieText = cookieJson(cookie)
       json = joinCookie(cookieText, offeredDataJson!)
       // the data's text starts after `{"cookie":<cookieText>,` where its own `{` was
-      spans = shifted(largeMembersOf(offeredDataJson!), COOKIE_MEMBER.length + cookieText.length)
+      spans = shifted(largeMembersOf(session, offeredDataJson!), COOKIE_MEMBER.length + cookieText.length)
     } else json = JSON.stringify(session)
   } catch (err) {
     if (callback) setImmediate(callback, err)

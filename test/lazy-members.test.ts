@@ -12,7 +12,7 @@ import fc from 'fast-check'
 import request from 'supertest'
 import session from 'express-session'
 import upstream from 'express-session-1.19.0'
-import { largeMemberSpans, parseWithLazyMembers, serializeWithLazyMembers, LAZY_MIN_LENGTH } from '../src/lazy-members.js'
+import { largeMemberSpans, parseWithLazyMembers, serializeWithLazyMembers, EAGER_SAVES, LAZY_MIN_LENGTH } from '../src/lazy-members.js'
 import { cookie, createServer, sid } from './support/http.js'
 
 const { MemoryStore } = session
@@ -109,6 +109,22 @@ describe('large members stay unparsed until used', { timeout: 20_000 }, () => {
     assert.deepEqual((seen.cloned as any).cart, bigCart())
     assert.deepEqual((seen.json as any).cart, bigCart())
     assert.deepEqual(seen.keys, ['cookie', 'user', 'cart', 'count'])
+  })
+
+  it('a member the app uses is parsed with the rest for the next saves, then left unparsed again', async () => {
+    const kinds: string[] = []
+    let read = true
+    const { server } = app((req, res) => {
+      const descriptor = Object.getOwnPropertyDescriptor(req.session, 'cart')
+      kinds.push(descriptor?.get ? 'lazy' : 'parsed')
+      if (read) void req.session.cart.tag
+      read = false
+      req.session.count++
+      res.end()
+    })
+    const { cookie } = await setup(server)
+    for (let i = 0; i < EAGER_SAVES + 2; i++) await request(server).get('/').set('Cookie', cookie).expect(200)
+    assert.deepEqual(kinds, ['lazy', ...Array(EAGER_SAVES).fill('parsed'), 'lazy'])
   })
 
   it('reading the member twice gives the same object; a frozen session keeps changes made inside it', async () => {
@@ -218,6 +234,9 @@ describe('lazy members: the JSON pieces', () => {
       target.other.s = 'read and changed'
     }
     assert.equal(serializeWithLazyMembers(data), JSON.stringify({ ...plain, cookie: undefined }))
+    ;(data as any).n = 1
+    plain.n = 1
+    assert.equal(serializeWithLazyMembers(data), JSON.stringify({ ...plain, cookie: undefined }), 'again, changed')
     assert.equal(typeof Object.getOwnPropertyDescriptor(data, 'big')?.get, 'function', 'still unparsed')
   })
 
