@@ -50,11 +50,10 @@ interface MemoryStoreInternals {
    */
   order: Map<string, number>
   /**
-   * The large sessions this store wrote itself (valid, canonical JSON), with their large members once known:
-   * what the middleware's loads may leave unparsed (see lazy-members.ts). Valid while `json` is still the
-   * entry in `sessions`.
+   * The large sessions this store wrote itself (valid, canonical JSON): what the middleware's loads may leave
+   * partly unparsed (see lazy-members.ts). Valid while `json` is still the entry in `sessions`.
    */
-  written: Map<string, { json: string; spans: MemberSpan[] | undefined }>
+  written: Map<string, Written>
   max: number
   timer: NodeJS.Timeout | undefined
 }
@@ -66,6 +65,18 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1
 const NO_EXPIRY = Infinity
 
 type Internal = MemoryStore & { [kInternals]: MemoryStoreInternals }
+
+/** A large session this store wrote itself. */
+interface Written {
+  json: string
+  /** Its large members, once known. */
+  spans: MemberSpan[] | undefined
+  /**
+   * Saves left for which the whole session is parsed at once, because the application used all its large
+   * members recently (a session so loaded is saved without `spans`; each such save counts one down).
+   */
+  eagerSaves: number
+}
 
 function validateOptions(options: MemoryStoreOptions): { max: number; checkPeriod: number } {
   const { max = Infinity, checkPeriod = DEFAULT_CHECK_PERIOD } = options
@@ -140,7 +151,7 @@ function readSession(store: MemoryStore, sid: string, lazily = false): StoredSes
   }
   if (lazily) {
     const written = internals.written.get(sid)
-    if (written !== undefined && written.json === json) {
+    if (written !== undefined && written.json === json && written.eagerSaves === 0) {
       const spans = (written.spans ??= largeMemberSpans(json) ?? [])
       if (spans.length > 0) return parseWithLazyMembers(json, spans) as StoredSession
     }
@@ -160,16 +171,16 @@ function readSession(store: MemoryStore, sid: string, lazily = false): StoredSes
 
 /**
  * Writes `json` for `sid` as the most recently used entry, evicting the least recently used past `max`.
- * `spans` are its large members, when known.
+ * `large` is what is known of its large members.
  */
-function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined, spans?: MemberSpan[]): void {
+function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined, large?: Omit<Written, 'json'>): void {
   const { order, written, max } = internalsOf(store)
   // Written JSON is usually built by concatenation (a tree of string pieces in V8). Reading a character makes
   // V8 flatten it into one string: a small session written by the middleware then takes ~300 bytes of heap
   // instead of ~940 (bench/memory-per-session.js).
   json.charCodeAt(0)
   sessionsOf(store)[sid] = json
-  if (json.length >= LAZY_MIN_LENGTH) written.set(sid, { json, spans })
+  if (json.length >= LAZY_MIN_LENGTH) written.set(sid, { json, spans: large?.spans, eagerSaves: large?.eagerSaves ?? 0 })
   else written.delete(sid)
   // without `max` the order does not matter: update the expiry in place
   if (max === Infinity) order.set(sid, expiry ?? NO_EXPIRY)
@@ -214,6 +225,18 @@ export function cookieEnd(json: string): number {
 /** `{"cookie":<cookieText>,<the keys of dataJson>}`. */
 function joinCookie(cookieText: string, dataJson: string): string {
   return dataJson === '{}' ? '{"cookie":' + cookieText + '}' : '{"cookie":' + cookieText + ',' + dataJson.slice(1)
+}
+
+/**
+ * How many more saves the session is parsed whole: while the application uses all its large members, parsing
+ * them with the rest costs less than leaving them unparsed (`spans` come from a save of a session loaded with
+ * members left unparsed; none from a session loaded whole).
+ */
+function eagerSavesOf(previous: Written | undefined, spans: MemberSpan[] | undefined): number {
+  if (spans === undefined) return previous === undefined ? 0 : Math.max(0, previous.eagerSaves - 1)
+  let least = Infinity
+  for (const { eager } of spans) least = Math.min(least, eager)
+  return spans.length === 0 || least === Infinity ? 0 : least
 }
 
 /** `spans` moved by `offset` characters. */
@@ -375,7 +398,7 @@ proto.set = function set(sid, session, callback) {
     if (callback) setImmediate(callback, err)
     return
   }
-  writeSession(this, sid, json, expiryOf(cookie), spans)
+  writeSession(this, sid, json, expiryOf(cookie), { spans, eagerSaves: eagerSavesOf(internalsOf(this).written.get(sid), spans) })
   if (callback) setImmediate(callback)
 }
 
@@ -396,8 +419,10 @@ proto.touch = function touch(sid, session, callback) {
     else {
       const head = COOKIE_MEMBER + cookieJson(session.cookie)
       const written = internalsOf(this).written.get(sid)
-      const spans = written?.json === json ? shifted(written!.spans, head.length - (end + 1)) : undefined
-      writeSession(this, sid, head + json!.slice(end + 1), expiryOf(session.cookie), spans)
+      const large = written?.json === json
+        ? { spans: shifted(written!.spans, head.length - (end + 1)), eagerSaves: written!.eagerSaves }
+        : undefined
+      writeSession(this, sid, head + json!.slice(end + 1), expiryOf(session.cookie), large)
     }
     if (callback) setImmediate(callback)
     return

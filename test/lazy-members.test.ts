@@ -127,6 +127,23 @@ describe('large members stay unparsed until used', { timeout: 20_000 }, () => {
     assert.deepEqual(kinds, ['lazy', ...Array(EAGER_SAVES).fill('parsed'), 'lazy'])
   })
 
+  it('of two large members, the one the app uses is parsed with the rest, the other stays unparsed', async () => {
+    const kinds: string[] = []
+    let step = 0
+    const { server } = app((req, res) => {
+      const kind = (key: string) => (Object.getOwnPropertyDescriptor(req.session, key)?.get ? 'lazy' : 'parsed')
+      if (step === 0) req.session.other = bigCart('other')
+      else kinds.push(kind('cart') + '/' + kind('other'))
+      if (step === 1) void req.session.cart.tag
+      step++
+      req.session.count++
+      res.end()
+    })
+    const { cookie } = await setup(server)
+    for (let i = 0; i < 4; i++) await request(server).get('/').set('Cookie', cookie).expect(200)
+    assert.deepEqual(kinds, ['lazy/lazy', 'parsed/lazy', 'parsed/lazy'])
+  })
+
   it('reading the member twice gives the same object; a frozen session keeps changes made inside it', async () => {
     let same = false
     const { store, server } = app((req, res) => {
