@@ -56,19 +56,25 @@ function dataProperty(value: unknown): PropertyDescriptor {
 
 /** Parses `key`'s text on first read, and turns the member into a data property holding the result. */
 function materialize(target: object, key: string): unknown {
-  const member = (target as { [kLazy]?: LazyRecord })[kLazy]?.lazy.get(key)
-  if (member === undefined) return undefined
   const kept = pinned.get(target)
   if (kept !== undefined && kept.has(key)) return kept.get(key)
+  const member = (target as { [kLazy]?: LazyRecord })[kLazy]?.lazy.get(key)
+  if (member === undefined) return undefined
   const value: unknown = JSON.parse(member.text)
   try {
     Object.defineProperty(target, key, dataProperty(value))
   } catch {
     // the object was frozen or sealed: keep the value so that every read returns the same one
-    if (kept === undefined) pinned.set(target, new Map([[key, value]]))
-    else kept.set(key, value)
+    pin(target, key, value)
   }
   return value
+}
+
+/** Keeps `value` as `target[key]` where the member cannot become a data property. */
+function pin(target: object, key: string, value: unknown): void {
+  const kept = pinned.get(target)
+  if (kept === undefined) pinned.set(target, new Map([[key, value]]))
+  else kept.set(key, value)
 }
 
 /** Accessors by member name: sessions sharing them share V8 hidden classes. Bounded; rarer names get their own. */
@@ -83,7 +89,13 @@ function accessorFor(key: string): PropertyDescriptor {
       return materialize(this, key)
     },
     set(this: object, value: unknown) {
-      Object.defineProperty(this, key, dataProperty(value))
+      try {
+        Object.defineProperty(this, key, dataProperty(value))
+      } catch {
+        // sealed (the value is kept aside, as reads find it) or frozen (read-only, as a frozen data property is)
+        if (Object.isFrozen(this)) throw new TypeError(`Cannot assign to read only property '${key}' of object`)
+        pin(this, key, value)
+      }
     },
     enumerable: true,
     configurable: true,
@@ -258,7 +270,10 @@ interface Serialized {
 export function serializeWithLazyMembers(target: object): string | undefined {
   const record = recordOf(target)
   if (record === undefined) return undefined
-  if (typeof (target as { toJSON?: unknown }).toJSON === 'function') {
+  // a toJSON of the session's own, or one added to every object or array (which the stored text predates)
+  if (typeof (target as { toJSON?: unknown }).toJSON === 'function' ||
+      (Object.prototype as { toJSON?: unknown }).toJSON !== undefined ||
+      (Array.prototype as { toJSON?: unknown }).toJSON !== undefined) {
     materializeAll(target)
     return undefined
   }

@@ -17,6 +17,11 @@ export interface MemoryStoreOptions {
    * sweep. Default: 60000. The sweep's timer never keeps the process alive.
    */
   checkPeriod?: number
+  /**
+   * Let the middleware leave a session's large members (1 KB of JSON or more) unparsed until a request uses
+   * them. Default `true`. Turn it off if the application relies on property descriptors of `req.session`.
+   */
+  lazyMembers?: boolean
 }
 
 /** The bundled in-memory store (one process only). */
@@ -54,6 +59,10 @@ interface MemoryStoreInternals {
    * partly unparsed (see lazy-members.ts). Valid while `json` is still the entry in `sessions`.
    */
   written: Map<string, Written>
+  /** The `sessions` object `written` is about: replacing `sessions` forgets it. */
+  writtenFor: Record<string, string> | undefined
+  /** The `lazyMembers` option. */
+  lazyMembers: boolean
   max: number
   timer: NodeJS.Timeout | undefined
 }
@@ -78,8 +87,11 @@ interface Written {
   eagerSaves: number
 }
 
-function validateOptions(options: MemoryStoreOptions): { max: number; checkPeriod: number } {
-  const { max = Infinity, checkPeriod = DEFAULT_CHECK_PERIOD } = options
+function validateOptions(options: MemoryStoreOptions): { max: number; checkPeriod: number; lazyMembers: boolean } {
+  const { max = Infinity, checkPeriod = DEFAULT_CHECK_PERIOD, lazyMembers = true } = options
+  if (typeof lazyMembers !== 'boolean') {
+    throw new TypeError(`MemoryStore option lazyMembers must be a boolean (got ${typeof lazyMembers})`)
+  }
   if (max !== Infinity && (!Number.isInteger(max) || max < 1)) {
     throw new TypeError(`MemoryStore option max must be a positive integer (got ${typeof max === 'number' ? max : typeof max}); leave it out for no limit`)
   }
@@ -88,13 +100,15 @@ function validateOptions(options: MemoryStoreOptions): { max: number; checkPerio
       `MemoryStore option checkPeriod must be a number of milliseconds from 0 (no sweep) to ${MAX_TIMER_DELAY} (got ${typeof checkPeriod === 'number' ? checkPeriod : typeof checkPeriod})`,
     )
   }
-  return { max, checkPeriod }
+  return { max, checkPeriod, lazyMembers }
 }
 
 /** The store's bookkeeping, created on first use so methods work even if the constructor never ran. */
 function internalsOf(store: MemoryStore): MemoryStoreInternals {
   const self = store as Internal
-  return (self[kInternals] ??= { order: new Map(), written: new Map(), max: Infinity, timer: undefined })
+  return (self[kInternals] ??= {
+    order: new Map(), written: new Map(), writtenFor: undefined, lazyMembers: true, max: Infinity, timer: undefined,
+  })
 }
 
 function sessionsOf(store: MemoryStore): Record<string, string> {
@@ -140,9 +154,13 @@ function use(order: Map<string, number>, sid: string, expiry: number): void {
  */
 function readSession(store: MemoryStore, sid: string, lazily = false): StoredSession | undefined {
   const json = sessionsOf(store)[sid]
-  if (json === undefined) return undefined
-  const now = Date.now()
   const internals = internalsOf(store)
+  if (json === undefined) {
+    // deleted straight from `sessions`
+    internals.written.delete(sid)
+    return undefined
+  }
+  const now = Date.now()
   const order = internals.order
   const expiry = order.get(sid)
   if (expiry !== undefined && expiry <= now) {
@@ -150,7 +168,7 @@ function readSession(store: MemoryStore, sid: string, lazily = false): StoredSes
     return undefined
   }
   if (lazily) {
-    const written = internals.written.get(sid)
+    const written = writtenOf(store, internals).get(sid)
     if (written !== undefined && written.json === json && written.eagerSaves === 0) {
       const spans = (written.spans ??= largeMemberSpans(json) ?? [])
       if (spans.length > 0) return parseWithLazyMembers(json, spans) as StoredSession
@@ -169,18 +187,31 @@ function readSession(store: MemoryStore, sid: string, lazily = false): StoredSes
   return session
 }
 
+/** `written`, emptied if `sessions` was replaced since it was last used. */
+function writtenOf(store: MemoryStore, internals: MemoryStoreInternals): Map<string, Written> {
+  const sessions = sessionsOf(store)
+  if (internals.writtenFor !== sessions) {
+    internals.written.clear()
+    internals.writtenFor = sessions
+  }
+  return internals.written
+}
+
 /**
  * Writes `json` for `sid` as the most recently used entry, evicting the least recently used past `max`.
- * `large` is what is known of its large members.
+ * `large` is given when `json` is valid, canonical JSON (written by `JSON.stringify` or from such pieces):
+ * what is known of its large members.
  */
 function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined, large?: Omit<Written, 'json'>): void {
-  const { order, written, max } = internalsOf(store)
+  const internals = internalsOf(store)
+  const { order, max } = internals
+  const written = writtenOf(store, internals)
   // Written JSON is usually built by concatenation (a tree of string pieces in V8). Reading a character makes
   // V8 flatten it into one string: a small session written by the middleware then takes ~300 bytes of heap
   // instead of ~940 (bench/memory-per-session.js).
   json.charCodeAt(0)
   sessionsOf(store)[sid] = json
-  if (json.length >= LAZY_MIN_LENGTH) written.set(sid, { json, spans: large?.spans, eagerSaves: large?.eagerSaves ?? 0 })
+  if (large !== undefined && json.length >= LAZY_MIN_LENGTH) written.set(sid, { json, ...large })
   else written.delete(sid)
   // without `max` the order does not matter: update the expiry in place
   if (max === Infinity) order.set(sid, expiry ?? NO_EXPIRY)
@@ -271,11 +302,16 @@ let lazyLoad = false
 
 /**
  * Runs `call` (the middleware's `get` from `store`) with this store's `get` leaving large members unparsed
- * until used. Only when `store` is a MemoryStore as bundled, which always calls back later, not within `call`.
+ * until used. Only when `store` is a MemoryStore as bundled (with `lazyMembers`), which always calls back
+ * later, not within `call`.
  * @internal
  */
 export function withLazyMembers<T>(store: object, call: () => T): T {
-  if ((store as MemoryStore).get !== proto.get) return call()
+  const self = store as MemoryStore
+  // a store that overrides `get` or `createSession` (which would see the unparsed members) gets plain data
+  if (self.get !== proto.get || self.createSession !== Store.prototype.createSession || !internalsOf(self).lazyMembers) {
+    return call()
+  }
   lazyLoad = true
   try {
     return call()
@@ -324,10 +360,11 @@ export function sweep(store: MemoryStore): number {
  */
 export const MemoryStore = function MemoryStore(this: MemoryStore, options?: MemoryStoreOptions) {
   Store.call(this)
-  const { max, checkPeriod } = validateOptions(options ?? {})
+  const { max, checkPeriod, lazyMembers } = validateOptions(options ?? {})
   this.sessions = Object.create(null) as Record<string, string>
   const internals = internalsOf(this)
   internals.max = max
+  internals.lazyMembers = lazyMembers
   if (checkPeriod > 0) {
     // The timer holds the store weakly: a store the application dropped is collected, and its timer stopped.
     const ref = new WeakRef(this)
@@ -398,7 +435,7 @@ proto.set = function set(sid, session, callback) {
     if (callback) setImmediate(callback, err)
     return
   }
-  writeSession(this, sid, json, expiryOf(cookie), { spans, eagerSaves: eagerSavesOf(internalsOf(this).written.get(sid), spans) })
+  writeSession(this, sid, json, expiryOf(cookie), { spans, eagerSaves: eagerSavesOf(writtenOf(this, internalsOf(this)).get(sid), spans) })
   if (callback) setImmediate(callback)
 }
 
@@ -418,7 +455,8 @@ proto.touch = function touch(sid, session, callback) {
     if (expiry! <= Date.now()) expire(this, sid)
     else {
       const head = COOKIE_MEMBER + cookieJson(session.cookie)
-      const written = internalsOf(this).written.get(sid)
+      // only what this store wrote stays known as canonical: text written straight into `sessions` is not
+      const written = writtenOf(this, internalsOf(this)).get(sid)
       const large = written?.json === json
         ? { spans: shifted(written!.spans, head.length - (end + 1)), eagerSaves: written!.eagerSaves }
         : undefined
@@ -436,7 +474,7 @@ proto.touch = function touch(sid, session, callback) {
   }
   if (current) {
     current.cookie = session.cookie as StoredSession['cookie']
-    writeSession(this, sid, JSON.stringify(current), expiryOf(session.cookie))
+    writeSession(this, sid, JSON.stringify(current), expiryOf(session.cookie), { spans: undefined, eagerSaves: 0 })
   }
   if (callback) setImmediate(callback)
 }

@@ -360,3 +360,86 @@ describe('lazy members: unusual objects', () => {
     assert.equal(Object.getOwnPropertyDescriptor(data, 'a')?.value.s, big)
   })
 })
+
+describe('lazy members: what is never read lazily', { timeout: 20_000 }, () => {
+  it('text written straight into `sessions`, even after the store touched it, is parsed whole', async () => {
+    let cart: unknown
+    let descriptor: PropertyDescriptor | undefined
+    const { store, server } = app((req, res) => {
+      if (req.url === '/overwrite') {
+        const current = store.sessions[req.sessionID]!
+        // duplicate key: JSON.parse keeps the last one
+        store.sessions[req.sessionID] = current.slice(0, -1) + ',"cart":"last"}'
+      } else {
+        descriptor = Object.getOwnPropertyDescriptor(req.session, 'cart')
+        cart = req.session.cart
+      }
+      res.end()
+    }, { rolling: true })
+    const { cookie } = await setup(server)
+    await request(server).get('/overwrite').set('Cookie', cookie).expect(200)
+    await request(server).get('/').set('Cookie', cookie).expect(200)
+    await request(server).get('/').set('Cookie', cookie).expect(200)
+    assert.equal(cart, 'last')
+    assert.equal(descriptor?.value, 'last')
+  })
+
+  it('a store overriding createSession, or created with lazyMembers: false, gets plain data', async () => {
+    class Custom extends MemoryStore {
+      seen: Array<PropertyDescriptor | undefined> = []
+      createSession(req: any, data: any) {
+        this.seen.push(Object.getOwnPropertyDescriptor(data, 'cart'))
+        return super.createSession(req, data)
+      }
+    }
+    for (const store of [new Custom(), new MemoryStore({ lazyMembers: false })]) {
+      let descriptor: PropertyDescriptor | undefined
+      const server = createServer({ store, resave: false, saveUninitialized: false }, (req, res) => {
+        if (req.url === '/setup') req.session.cart = bigCart()
+        else descriptor = Object.getOwnPropertyDescriptor(req.session, 'cart')
+        res.end()
+      })
+      const setupRes = await request(server).get('/setup').expect(200)
+      for (let i = 0; i < 2; i++) await request(server).get('/').set('Cookie', cookie(setupRes)).expect(200)
+      assert.deepEqual(descriptor?.value, bigCart())
+      if (store instanceof Custom) assert.deepEqual(store.seen.map((d) => d?.value?.tag), ['a', 'a'])
+    }
+    assert.throws(() => new MemoryStore({ lazyMembers: 'yes' as any }), /lazyMembers must be a boolean/)
+  })
+
+  it('a toJSON added to every array or object is applied to members never read', async () => {
+    const { store, server } = app((req, res) => {
+      ;(Array.prototype as any).toJSON = () => 'via toJSON'
+      try {
+        req.session.count++
+        res.end()
+      } finally {
+        // the end of the response serialized the session synchronously
+        delete (Array.prototype as any).toJSON
+      }
+    })
+    const { cookie, id } = await setup(server)
+    await request(server).get('/').set('Cookie', cookie).expect(200)
+    assert.equal(JSON.parse(store.sessions[id]!).cart.items, 'via toJSON')
+  })
+
+  it('a sealed session takes assignments to a member never read', async () => {
+    const { store, server } = app((req, res) => {
+      Object.seal(req.session)
+      req.session.cart = 'replaced'
+      res.end(String(req.session.cart))
+    })
+    const { cookie, id } = await setup(server)
+    await request(server).get('/').set('Cookie', cookie).expect(200, 'replaced')
+    assert.equal(JSON.parse(store.sessions[id]!).cart, 'replaced')
+  })
+
+  it('replacing `sessions` forgets what the store wrote', async () => {
+    const { store, server } = app((req, res) => res.end(String(Object.getOwnPropertyDescriptor(req.session, 'cart')?.get === undefined)))
+    const { cookie, id } = await setup(server)
+    const text = store.sessions[id]!
+    store.sessions = Object.assign(Object.create(null), { [id]: text })
+    // the same text, but no longer known to be the store's own: parsed whole
+    await request(server).get('/').set('Cookie', cookie).expect(200, 'true')
+  })
+})
