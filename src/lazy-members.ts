@@ -116,7 +116,7 @@ function isLazy(target: object, record: LazyRecord, key: string): boolean {
 }
 
 /** Index of the `"` closing the JSON string whose opening quote is at `start`, or -1. */
-export function stringEnd(json: string, start: number): number {
+function stringEnd(json: string, start: number): number {
   let quote = json.indexOf('"', start + 1)
   while (quote !== -1) {
     // escaped when an odd number of backslashes precede it
@@ -128,8 +128,11 @@ export function stringEnd(json: string, start: number): number {
   return -1
 }
 
-/** Index of the `,` or `}` ending the value that starts at `start` in an object's text, or -1. */
-function valueEnd(json: string, start: number): number {
+/**
+ * Index of the `,` or `}` ending the value that starts at `start` in an object's text, or -1. Strings are
+ * skipped with `indexOf`.
+ */
+export function valueEnd(json: string, start: number): number {
   let depth = 0
   for (let i = start; i < json.length; i++) {
     const c = json.charCodeAt(i)

@@ -1,7 +1,7 @@
 import { inherits } from 'node:util'
 import { cookieJson } from './cookie.js'
 import { publishSessionEvent } from './diagnostics.js'
-import { largeMembersOf, largeMemberSpans, LAZY_MIN_LENGTH, parseWithLazyMembers, stringEnd } from './lazy-members.js'
+import { largeMembersOf, largeMemberSpans, LAZY_MIN_LENGTH, parseWithLazyMembers, valueEnd } from './lazy-members.js'
 import type { MemberSpan } from './lazy-members.js'
 import { Store } from './store.js'
 import type { StoredSession } from './store.js'
@@ -233,24 +233,13 @@ const COOKIE_MEMBER = '{"cookie":'
 
 /**
  * Index of the `}` closing the leading cookie object of `json`, or -1 when `json` does not start with one.
- * Strings (most of a cookie's JSON) are skipped with `indexOf`.
  * @internal
  */
 export function cookieEnd(json: string): number {
   if (!json.startsWith(COOKIE_PREFIX)) return -1
-  let depth = 0
-  for (let i = COOKIE_PREFIX.length; i < json.length; i++) {
-    const c = json.charCodeAt(i)
-    if (c === 0x22) {
-      i = stringEnd(json, i)
-      if (i === -1) return -1
-    } else if (c === 0x7b || c === 0x5b) depth++
-    else if (c === 0x7d || c === 0x5d) {
-      if (depth === 0) return i
-      depth--
-    }
-  }
-  return -1
+  // the cookie object ends just before the `,` or `}` that ends its value
+  const end = valueEnd(json, COOKIE_MEMBER.length)
+  return end === -1 ? -1 : end - 1
 }
 
 /** `{"cookie":<cookieText>,<the keys of dataJson>}`. */
