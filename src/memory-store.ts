@@ -254,9 +254,9 @@ function joinCookie(cookieText: string, dataJson: string): string {
  */
 function eagerSavesOf(previous: Written | undefined, spans: MemberSpan[] | undefined): number {
   if (spans === undefined) return previous === undefined ? 0 : Math.max(0, previous.eagerSaves - 1)
-  let least = Infinity
+  let least = spans.length === 0 ? 0 : Infinity
   for (const { eager } of spans) least = Math.min(least, eager)
-  return spans.length === 0 || least === Infinity ? 0 : least
+  return least
 }
 
 /** `spans` moved by `offset` characters. */
