@@ -9,6 +9,7 @@ import parseUrl from 'parseurl'
 import { endResponse, writeSessionCookie } from './commit.js'
 import { Cookie } from './cookie.js'
 import { debug } from './debug.js'
+import { assignInDictionaryMode } from './dictionary-mode.js'
 import { publishSessionEvent } from './diagnostics.js'
 import { storedDataJson, withLazyMembers } from './memory-store.js'
 import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
@@ -226,17 +227,18 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     }
 
     const state = new RequestState(config, req, response, next, secrets, cookieOptions)
-    req.sessionStore = store
+    // the first property each gets from us: the adds after it (ours, Express's, the app's) stay cheap
+    assignInDictionaryMode(req, 'sessionStore', store)
+    state.originalEnd = response.end
+    assignInDictionaryMode(response, 'end', function end(...args: unknown[]) {
+      return endResponse(state, args) as never
+    })
     state.cookieId = req.sessionID = readSessionId(req, config.name, secrets, config.secrets === undefined ? undefined : config.signatures)
 
     onHeaders(response as Parameters<typeof onHeaders>[0], () => {
       state.snapshot = undefined
       writeSessionCookie(state)
     })
-    state.originalEnd = response.end
-    response.end = function end(...args: unknown[]) {
-      return endResponse(state, args) as never
-    } as AnyResponse['end']
 
     if (!req.sessionID) {
       debug('no SID sent, generating session')
