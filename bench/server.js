@@ -4,10 +4,12 @@
 //   node bench/server.js <variant> <framework> <scenario> <store> [redisUrl]
 //   (or env BENCH_VARIANT, BENCH_FRAMEWORK, BENCH_SCENARIO, BENCH_STORE, BENCH_REDIS_URL, BENCH_PORT)
 //
-//   variant    bare | hooks | upstream | ours
-//              bare: the same route, no session middleware. hooks: a middleware that only installs what any
-//              session middleware with 1.x's contract must install on each request, and does no session work
-//              (see hooksOnly below): the floor of "bare + a session middleware" on this machine.
+//   variant    bare | bare-dict | hooks | upstream | ours
+//              bare: the same route, no session middleware. bare-dict: the same, with req and res switched to
+//              V8's dictionary mode as this package's middleware switches them (see src/dictionary-mode.ts).
+//              hooks: a middleware that only installs what any session middleware with 1.x's contract must
+//              install on each request, the cheap way, and does no session work (see hooksOnly below): the
+//              floor of "bare + a session middleware" on this machine.
 //   framework  express4 | express5
 //   scenario   B | C | D | E | F          (see bench/README.md)
 //   store      memory | redis             (redis: connect-redis v10 + redis v6 client, needs redisUrl)
@@ -35,7 +37,7 @@ const storeKind = argv[3] || process.env.BENCH_STORE || 'memory'
 const redisUrl = argv[4] || process.env.BENCH_REDIS_URL
 const port = Number(process.env.BENCH_PORT || 0)
 
-if (!['bare', 'hooks', 'upstream', 'ours'].includes(variant)) throw new Error(`unknown variant ${variant}`)
+if (!['bare', 'bare-dict', 'hooks', 'upstream', 'ours'].includes(variant)) throw new Error(`unknown variant ${variant}`)
 if (!['express4', 'express5'].includes(framework)) throw new Error(`unknown framework ${framework}`)
 if (!['B', 'C', 'D', 'E', 'F'].includes(scenario)) throw new Error(`unknown scenario ${scenario}`)
 if (!['memory', 'redis'].includes(storeKind)) throw new Error(`unknown store ${storeKind}`)
@@ -135,22 +137,40 @@ app.use((req, res, next) => {
 let redisClient
 
 /**
+ * The switch of req and res to V8's dictionary mode that this package's middleware makes with its first property
+ * add on each (src/dictionary-mode.ts): Express replaces both objects' prototype, after which V8 makes a new hidden
+ * class for every property added to them. Here with a property of the benchmark's own, added and deleted.
+ */
+const kSwitch = Symbol('bench.dictionary-mode')
+function toDictionaryMode(req, res, next) {
+  req[kSwitch] = true
+  delete req[kSwitch]
+  res[kSwitch] = true
+  delete res[kSwitch]
+  next()
+}
+
+/**
  * The hooks of a session middleware with express-session 1.x's contract, without the session work: the store's
  * answer awaited before next() (one setImmediate, as MemoryStore answers), `req.sessionStore`, `req.sessionID`
  * and `req.session` set, an on-headers listener (Set-Cookie must be decided before headers go out) and `res.end`
- * replaced so that the response ends after the store has answered (one more setImmediate). Express gives every
- * request a fresh prototype chain, so each property added to req/res costs a new hidden class: these hooks
- * alone are a large share of a session middleware's cost per request.
+ * replaced so that the response ends after the store has answered (one more setImmediate). As in this package,
+ * the first property added to req and to res switches it to dictionary mode (see toDictionaryMode).
  */
 function hooksOnly(req, res, next) {
   req.sessionStore = store
+  delete req.sessionStore
+  req.sessionStore = store
   req.sessionID = 'hooks-only'
-  require('on-headers')(res, () => {})
   const end = res.end
-  res.end = function (...args) {
+  const endLater = function (...args) {
     setImmediate(() => end.apply(res, args))
     return res
   }
+  res.end = endLater
+  delete res.end
+  res.end = endLater
+  require('on-headers')(res, () => {})
   setImmediate(() => {
     req.session = { user: { id: 42, name: 'bench', roles: ['user'] }, count: 0 }
     next()
@@ -161,7 +181,7 @@ async function main() {
   if (variant === 'hooks') {
     app.use(hooksOnly)
     app.get('/__setup', (req, res) => res.send('setup'))
-  } else if (variant !== 'bare') {
+  } else if (variant === 'upstream' || variant === 'ours') {
     const session = require(variant === 'upstream' ? 'express-session-1.19.0' : 'express-session')
     if (storeKind === 'redis') {
       if (!redisUrl) throw new Error('store redis needs a redis URL')
@@ -180,11 +200,12 @@ async function main() {
       res.send('setup')
     })
   } else {
+    if (variant === 'bare-dict') app.use(toDictionaryMode)
     app.get('/__setup', (req, res) => res.send('setup'))
   }
 
   let handler
-  if (variant === 'bare') {
+  if (variant === 'bare' || variant === 'bare-dict') {
     handler = (req, res) => {
       requests++
       res.send('hello bench')
