@@ -11,9 +11,8 @@ import type { Session } from './session.js'
 import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from './types.js'
 
 /**
- * Where the state hangs: on the request's sessions (a non-enumerable symbol-keyed property), not on the request.
- * Express gives every request a fresh prototype, so each property added to `req` builds a new hidden class
- * (about 3 µs); a Session's hidden classes are shared by all sessions.
+ * Where the state hangs: on the request's sessions (a non-enumerable symbol-keyed property), not on the request,
+ * which then carries only the properties of 1.x's API. A Session's hidden classes are shared by all sessions.
  */
 const kState: unique symbol = Symbol('express-session.request-state')
 
