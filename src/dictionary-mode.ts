@@ -11,12 +11,22 @@
  * @internal
  */
 
+/** V8 (Node, Deno): Bun's JavaScriptCore keeps objects apart differently, unmeasured here, so it is left alone. */
+const onV8 = typeof process.versions.bun !== 'string'
+
 /**
  * `target[key] = value`, switching `target` to dictionary mode when its hidden class is its own (see above).
- * The property ends up where plain assignment puts it; a setter on the prototype chain is called twice.
+ * Only a property the assignment created is deleted and added again: an own property that was there before (an
+ * accessor, say) and a setter on the prototype chain see exactly the plain assignment.
  */
 export function assignInDictionaryMode(target: object, key: PropertyKey, value: unknown): void {
   const record = target as Record<PropertyKey, unknown>
+  const created = onV8 && !Object.hasOwn(target, key)
   record[key] = value
-  if (Reflect.deleteProperty(target, key)) record[key] = value
+  if (!created || !Object.hasOwn(target, key)) return
+  try {
+    if (Reflect.deleteProperty(target, key)) record[key] = value
+  } catch {
+    // a Proxy that refuses the delete: the assignment above stands
+  }
 }

@@ -22,20 +22,29 @@ describe('assignInDictionaryMode', () => {
     assert.deepEqual(Object.getOwnPropertyDescriptor(target, 'c'), { value: 3, writable: true, enumerable: true, configurable: true })
   })
 
-  it('replaces an existing own property, which moves to the end of the key order', () => {
+  it('replaces an existing own property in place, as plain assignment does', () => {
     const target: Record<string, unknown> = { a: 1, b: 2 }
     assignInDictionaryMode(target, 'a', 9)
     assert.equal(target.a, 9)
-    assert.deepEqual(Object.keys(target), ['b', 'a'])
+    assert.deepEqual(Object.keys(target), ['a', 'b'])
   })
 
-  it('calls a setter on the prototype chain (twice) and adds no own property', () => {
+  it('calls a setter on the prototype chain once and adds no own property', () => {
     const seen: unknown[] = []
     const proto = { set x(v: unknown) { seen.push(v) } }
     const target = Object.create(proto) as object
     assignInDictionaryMode(target, 'x', 5)
-    assert.deepEqual(seen, [5, 5])
+    assert.deepEqual(seen, [5])
     assert.equal(Object.hasOwn(target, 'x'), false)
+  })
+
+  it('leaves an own accessor in place (its setter runs once)', () => {
+    const seen: unknown[] = []
+    const target = {}
+    Object.defineProperty(target, 'end', { configurable: true, enumerable: true, get: () => 'wrapped', set: (v) => seen.push(v) })
+    assignInDictionaryMode(target, 'end', 7)
+    assert.deepEqual(seen, [7])
+    assert.equal(typeof Object.getOwnPropertyDescriptor(target, 'end')!.set, 'function')
   })
 
   it('leaves a non-configurable writable property assigned, without throwing', () => {
@@ -43,6 +52,16 @@ describe('assignInDictionaryMode', () => {
     Object.defineProperty(target, 'x', { value: 1, writable: true, configurable: false, enumerable: true })
     assignInDictionaryMode(target, 'x', 2)
     assert.equal((target as { x: number }).x, 2)
+  })
+
+  it('assigns on a Proxy that refuses deletes, without throwing', () => {
+    const target = new Proxy({} as Record<string, unknown>, {
+      deleteProperty() {
+        throw new Error('no deletes here')
+      },
+    })
+    assignInDictionaryMode(target, 'sessionStore', 'store')
+    assert.equal(target.sessionStore, 'store')
   })
 
   it('throws as strict-mode assignment does on a frozen object', () => {
