@@ -4,9 +4,8 @@
 //   node bench/server.js <variant> <framework> <scenario> <store> [redisUrl]
 //   (or env BENCH_VARIANT, BENCH_FRAMEWORK, BENCH_SCENARIO, BENCH_STORE, BENCH_REDIS_URL, BENCH_PORT)
 //
-//   variant    bare | bare-dict | hooks | upstream | ours
-//              bare: the same route, no session middleware. bare-dict: the same, with req and res switched to
-//              V8's dictionary mode as this package's middleware switches them (see src/dictionary-mode.ts).
+//   variant    bare | hooks | upstream | ours
+//              bare: the same route, no session middleware.
 //              hooks: a middleware that only installs what any session middleware with 1.x's contract must
 //              install on each request, the cheap way, and does no session work (see hooksOnly below): the
 //              floor of "bare + a session middleware" on this machine.
@@ -37,7 +36,7 @@ const storeKind = argv[3] || process.env.BENCH_STORE || 'memory'
 const redisUrl = argv[4] || process.env.BENCH_REDIS_URL
 const port = Number(process.env.BENCH_PORT || 0)
 
-if (!['bare', 'bare-dict', 'hooks', 'upstream', 'ours'].includes(variant)) throw new Error(`unknown variant ${variant}`)
+if (!['bare', 'hooks', 'upstream', 'ours'].includes(variant)) throw new Error(`unknown variant ${variant}`)
 if (!['express4', 'express5'].includes(framework)) throw new Error(`unknown framework ${framework}`)
 if (!['B', 'C', 'D', 'E', 'F'].includes(scenario)) throw new Error(`unknown scenario ${scenario}`)
 if (!['memory', 'redis'].includes(storeKind)) throw new Error(`unknown store ${storeKind}`)
@@ -136,33 +135,20 @@ app.use((req, res, next) => {
 
 let redisClient
 
-// The switch of req and res to V8's dictionary mode, by this package's own function (src/dictionary-mode.ts):
-// Express replaces both objects' prototype, after which V8 makes a new hidden class for every property added to them.
-const { assignInDictionaryMode } = require('../dist/dictionary-mode.js')
-
-/** bare-dict: switches req and res as this package's middleware does, with a property of the benchmark's own. */
-const kSwitched = Symbol('bench.dictionary-mode')
-function toDictionaryMode(req, res, next) {
-  assignInDictionaryMode(req, kSwitched, true)
-  assignInDictionaryMode(res, kSwitched, true)
-  next()
-}
-
 /**
  * The hooks of a session middleware with express-session 1.x's contract, without the session work: the store's
  * answer awaited before next() (one setImmediate, as MemoryStore answers), `req.sessionStore`, `req.sessionID`
  * and `req.session` set, an on-headers listener (Set-Cookie must be decided before headers go out) and `res.end`
- * replaced so that the response ends after the store has answered (one more setImmediate). As in this package,
- * the first property added to req and to res switches it to dictionary mode.
+ * replaced so that the response ends after the store has answered (one more setImmediate).
  */
 function hooksOnly(req, res, next) {
-  assignInDictionaryMode(req, 'sessionStore', store)
+  req.sessionStore = store
   req.sessionID = 'hooks-only'
   const end = res.end
-  assignInDictionaryMode(res, 'end', function (...args) {
+  res.end = function (...args) {
     setImmediate(() => end.apply(res, args))
     return res
-  })
+  }
   require('on-headers')(res, () => {})
   setImmediate(() => {
     req.session = { user: { id: 42, name: 'bench', roles: ['user'] }, count: 0 }
@@ -193,12 +179,11 @@ async function main() {
       res.send('setup')
     })
   } else {
-    if (variant === 'bare-dict') app.use(toDictionaryMode)
     app.get('/__setup', (req, res) => res.send('setup'))
   }
 
   let handler
-  if (variant === 'bare' || variant === 'bare-dict') {
+  if (variant === 'bare') {
     handler = (req, res) => {
       requests++
       res.send('hello bench')

@@ -12,14 +12,14 @@
  * ```
  */
 
-import { Cookie as CookieClass, type CookieData as CookieDataShape } from './cookie.js'
-import type { SessionEvent as SessionEventName, SessionEventMessage as SessionEventPayload, StoreCallContext as StoreCallPayload } from './diagnostics.js'
+import { AsyncStore as AsyncStoreClass, type AsyncStoreCallback as AsyncStoreCallbackShape } from './core/async-store.js'
+import { Cookie as CookieClass, type CookieData as CookieDataShape } from './core/cookie.js'
+import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './core/session.js'
+import { Store as StoreClass } from './core/store.js'
+import type { SessionEvent as SessionEventName, SessionEventMessage as SessionEventPayload, StoreCallContext as StoreCallPayload } from './lib/diagnostics.js'
 import { MemoryStore as MemoryStoreClass, type MemoryStoreOptions as MemoryStoreOptionsShape } from './memory-store.js'
-import { createMiddleware, type SessionMiddleware } from './middleware.js'
-import { resolveOptions } from './options.js'
-import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './session.js'
-import { Store as StoreClass } from './store.js'
-import { AsyncStore as AsyncStoreClass, type AsyncStoreCallback as AsyncStoreCallbackShape } from './async-store.js'
+import { createMiddleware, type SessionMiddleware } from './middleware/index.js'
+import { resolveOptions } from './middleware/options.js'
 import type {
   CookieOptions as CookieOptionsShape,
   SessionOptions as SessionOptionsShape,
@@ -33,7 +33,26 @@ import type {
  * app.use(session({ secret: 'keyboard cat', resave: false, saveUninitialized: false }))
  */
 function session(options?: session.SessionOptions): SessionMiddleware {
-  return createMiddleware(resolveOptions(options))
+  const config = resolveOptions(options, () => new MemoryStoreClass())
+  if (process.env.NODE_ENV === 'production' && config.store instanceof MemoryStoreClass) warnMemoryStoreInProduction()
+  return createMiddleware(config)
+}
+
+const PRODUCTION_WARNING =
+  'Warning: connect.session() MemoryStore is not\n' +
+  'designed for a production environment: it keeps sessions in this\n' +
+  'process only, so they are lost on restart and not shared between processes.\n' +
+  'Expired sessions are swept, but sessions without cookie.maxAge never expire:\n' +
+  'bound their number with new MemoryStore({ max }).\n' +
+  'Use a shared store (Redis, PostgreSQL, ...) in production.'
+
+let warnedProduction = false
+
+/** Warns once per process that the MemoryStore is not for production (as 1.x does, in its own words). */
+function warnMemoryStoreInProduction(): void {
+  if (warnedProduction) return
+  warnedProduction = true
+  console.warn(PRODUCTION_WARNING)
 }
 
 // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import type { CookieInit, SameSiteOption } from './cookie.js'
-import type { Session } from './session.js'
-import type { Store } from './store.js'
+import type { CookieInit, SameSiteOption } from './core/cookie.js'
+import type { Session } from './core/session.js'
+import type { Store } from './core/store.js'
 
 /** Options of the session ID cookie (the `cookie` option, or what a `cookie(req)` function returns). */
 export interface CookieOptions {

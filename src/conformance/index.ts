@@ -27,10 +27,10 @@
  * @packageDocumentation
  */
 
-import { Cookie } from '../cookie.js'
-import { Session } from '../session.js'
-import { Store } from '../store.js'
-import { callStore, type StoreMethod } from '../store-call.js'
+import { Cookie } from '../core/cookie.js'
+import { Session } from '../core/session.js'
+import { Store } from '../core/store.js'
+import { callStore, type StoreMethod } from '../lib/store-call.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types

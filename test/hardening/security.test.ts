@@ -83,18 +83,17 @@ describe('security', () => {
       }
     })
 
-    it('recognises a cookie that verified before without a new HMAC, but a forgery of it is always compared and refused', async () => {
+    it('verifies every request afresh: a cookie that verified before is compared again, and a forgery of it is refused', async () => {
       const store = storeWith(id)
       const mw = middleware({ store, secret: secrets })
       const good = signedCookie(id, 'new secret')
       const real = signature(id, 'new secret')
       const forged = `connect.sid=${encodeURIComponent(`s:${id}.${real.slice(0, -1) + (real.endsWith('A') ? 'B' : 'A')}`)}`
-      assert.equal(await countTimingSafeEqual(() => invoke(mw, { headers: { cookie: good } })), 1)
-      // the same value again: found among the values that verified (an exact match of the whole value)
-      let again
-      assert.equal(await countTimingSafeEqual(async () => (again = await invoke(mw, { headers: { cookie: good } }))), 0)
-      assert.equal(again!.session?.user, 'alice')
-      // a near miss of a value that verified is not found there: compared in constant time, refused, and not kept
+      for (let i = 0; i < 2; i++) {
+        let again
+        assert.equal(await countTimingSafeEqual(async () => (again = await invoke(mw, { headers: { cookie: good } }))), 1)
+        assert.equal(again!.session?.user, 'alice')
+      }
       for (let i = 0; i < 2; i++) {
         let result
         assert.equal(await countTimingSafeEqual(async () => (result = await invoke(mw, { headers: { cookie: forged } }))), 2)

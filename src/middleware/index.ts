@@ -6,20 +6,18 @@
 
 import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
+import { Cookie } from '../core/cookie.js'
+import { attachTracker, CREATED_AT_KEY, Session } from '../core/session.js'
+import type { StoredSession } from '../core/store.js'
+import { debug } from '../lib/debug.js'
+import { publishSessionEvent } from '../lib/diagnostics.js'
+import { isSecure } from '../lib/secure.js'
+import { readSessionId } from '../lib/signing.js'
+import { callStore } from '../lib/store-call.js'
+import type { AnyRequest, AnyResponse, NextFunction, SessionRequest } from '../types.js'
 import { endResponse, writeSessionCookie } from './commit.js'
-import { Cookie } from './cookie.js'
-import { debug } from './debug.js'
-import { assignInDictionaryMode } from './dictionary-mode.js'
-import { publishSessionEvent } from './diagnostics.js'
-import { storedDataJson, withLazyMembers } from './memory-store.js'
 import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
-import { attachState, RequestState, serializeData, stateOf } from './request-state.js'
-import { isSecure } from './secure.js'
-import { CREATED_AT_KEY, Session } from './session.js'
-import { readSessionId } from './signed-cookie.js'
-import { callStore } from './store-call.js'
-import type { StoredSession } from './store.js'
-import type { AnyRequest, AnyResponse, NextFunction, SessionRequest } from './types.js'
+import { RequestState, stateOf } from './request-state.js'
 
 /** The session middleware's request handler. */
 export type SessionMiddleware = (req: AnyRequest, res: AnyResponse, next: NextFunction) => void
@@ -44,7 +42,7 @@ let generatingFor: RequestState | undefined
 function createSession(config: MiddlewareConfig, req: SessionRequest, id: unknown, state: RequestState | undefined): void {
   req.sessionID = id as string
   const sess = new Session(req)
-  if (state !== undefined) attachState(sess, state)
+  if (state !== undefined) attachTracker(sess, state)
   const options = state?.cookieOptions ?? cookieOptionsFor(config, req)
   sess.cookie = new Cookie(options as Record<string, unknown>)
   if (options.secure === 'auto' || options.sameSite === 'auto') {
@@ -81,21 +79,11 @@ export function generateSession(config: MiddlewareConfig, req: SessionRequest): 
   )
 }
 
-/** Records the session as loaded or created, for change detection. */
-function remember(state: RequestState, sess: Session, loaded: boolean, json = serializeData(sess)): void {
-  state.originalId = sess.id
-  state.originalJson = json
-  if (loaded && !state.config.resave) {
-    state.savedId = state.originalId
-    state.savedJson = state.originalJson
-  }
-}
-
 /** Creates a new session for the request, then continues (`next`). */
 function startNewSession(state: RequestState): void {
   const { req, config, next } = state
   const done = (): void => {
-    remember(state, req.session!, false)
+    state.remember(req.session!, false)
     debug('new session %s', req.sessionID)
     publishSessionEvent('created', req.sessionID!, req)
     next()
@@ -144,15 +132,10 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   let expired = false
   try {
     const sess = config.store.createSession(req, data)
-    attachState(sess, state)
-    if (config.absoluteTimeout > 0) {
-      // remembered before the creation time may be added, so that adding it is saved
-      remember(state, sess, true)
-      expired = pastAbsoluteTimeout(config, sess)
-    } else {
-      // the bundled MemoryStore knows the data's JSON already
-      remember(state, sess, true, storedDataJson(config.store, data) ?? serializeData(sess))
-    }
+    attachTracker(sess, state)
+    // remembered before the creation time may be added, so that adding it is saved
+    state.remember(sess, true)
+    if (config.absoluteTimeout > 0) expired = pastAbsoluteTimeout(config, sess)
   } catch (createError) {
     // the stored data cannot make a session: report it once, and leave the end of the response alone
     state.disabled = true
@@ -227,13 +210,12 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     }
 
     const state = new RequestState(config, req, response, next, secrets, cookieOptions)
-    // the first property each gets from us: the adds after it (ours, Express's, the app's) stay cheap
-    assignInDictionaryMode(req, 'sessionStore', store)
+    req.sessionStore = store
     state.originalEnd = response.end
-    assignInDictionaryMode(response, 'end', function end(...args: unknown[]) {
+    response.end = function end(...args: unknown[]) {
       return endResponse(state, args) as never
-    })
-    state.cookieId = req.sessionID = readSessionId(req, config.name, secrets, config.secrets === undefined ? undefined : config.signatures)
+    }
+    state.cookieId = req.sessionID = readSessionId(req, config.name, secrets)
 
     onHeaders(response as Parameters<typeof onHeaders>[0], () => {
       state.snapshot = undefined
@@ -247,8 +229,8 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     }
 
     debug('fetching %s', req.sessionID)
-    // the bundled MemoryStore may leave large members unparsed until the application uses them
-    withLazyMembers(store, () =>
-      callStore<StoredSession>(store, 'get', [req.sessionID], config.storeTimeout, (err, data) => onLoaded(state, err, data)))
+    callStore<StoredSession>(store, 'get', [req.sessionID], config.storeTimeout, (err, data) => {
+      onLoaded(state, err, data)
+    })
   }
 }

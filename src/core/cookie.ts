@@ -1,6 +1,5 @@
-import { serialize, type SerializeOptions } from 'cookie'
-import { isoString } from './date-strings.js'
-import { deprecate } from './deprecate.js'
+import { deprecate } from '../lib/deprecate.js'
+import { serializeSessionCookie } from '../lib/set-cookie.js'
 
 /** `SameSite` values a session cookie accepts; `'auto'` is resolved per request in the options. */
 export type SameSiteOption = boolean | 'lax' | 'strict' | 'none'
@@ -121,7 +120,7 @@ export class Cookie {
 
   /** Serializes a `Set-Cookie` header value for `name=value` with this cookie's attributes. */
   serialize(name: string, value: string): string {
-    return serialize(name, value, this.data as SerializeOptions)
+    return serializeSessionCookie(name, value, this.data)
   }
 
   /** The JSON form stores persist: exactly the keys of {@link Cookie.data}. */
@@ -134,66 +133,4 @@ export class Cookie {
 for (const key of ['expires', 'maxAge', 'data', 'serialize', 'toJSON'] as const) {
   const descriptor = Object.getOwnPropertyDescriptor(Cookie.prototype, key)!
   Object.defineProperty(Cookie.prototype, key, { ...descriptor, enumerable: true })
-}
-
-const cookieToJSON = Cookie.prototype.toJSON
-
-/** Whether `value` is a `Cookie` itself (not a subclass), serialized by `Cookie.prototype.toJSON`. */
-export function isPlainCookie(value: unknown): value is Cookie {
-  return value instanceof Cookie && Object.getPrototypeOf(value) === Cookie.prototype && value.toJSON === cookieToJSON
-}
-
-const dateToJSON = Date.prototype.toJSON
-/** Strings JSON writes as they are: printable ASCII without `"` and `\\`. */
-const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
-
-/**
- * `"key":<JSON of value>` as `JSON.stringify` writes a member; `''` for a member it omits (`undefined`);
- * `undefined` when the value needs `JSON.stringify` itself (objects, functions, dates with their own `toJSON`).
- */
-function jsonMember(key: string, value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'undefined':
-      return ''
-    case 'boolean':
-      return '"' + key + '":' + value
-    case 'number':
-      return '"' + key + '":' + (Number.isFinite(value) ? String(value) : 'null')
-    case 'string':
-      return '"' + key + '":' + (PLAIN_STRING.test(value) ? '"' + value + '"' : JSON.stringify(value))
-    case 'object':
-      if (value === null) return '"' + key + '":null'
-      if (value instanceof Date && value.toJSON === dateToJSON) {
-        const time = value.getTime()
-        return '"' + key + '":' + (Number.isNaN(time) ? 'null' : '"' + isoString(time) + '"')
-      }
-      return undefined
-    default:
-      return undefined
-  }
-}
-
-/**
- * `JSON.stringify(cookie)`, the same text, without building `cookie.data` and with dates formatted once per
- * second: what stores write on every save and touch.
- */
-export function cookieJson(cookie: unknown): string {
-  if (!isPlainCookie(cookie)) return JSON.stringify(cookie)
-  const members = [
-    jsonMember('originalMaxAge', cookie.originalMaxAge),
-    jsonMember('partitioned', cookie.partitioned),
-    jsonMember('priority', cookie.priority),
-    jsonMember('expires', cookie._expires),
-    jsonMember('secure', cookie.secure),
-    jsonMember('httpOnly', cookie.httpOnly),
-    jsonMember('domain', cookie.domain),
-    jsonMember('path', cookie.path),
-    jsonMember('sameSite', cookie.sameSite),
-  ]
-  let json = ''
-  for (const member of members) {
-    if (member === undefined) return JSON.stringify(cookie)
-    if (member !== '') json = json === '' ? member : json + ',' + member
-  }
-  return '{' + json + '}'
 }

@@ -5,8 +5,8 @@
  */
 
 import { Store } from './store.js'
-import { toError, type StoreMethod } from './store-call.js'
-import type { SessionData } from './index.js'
+import { toError, type StoreMethod } from '../lib/store-call.js'
+import type { SessionData } from '../index.js'
 
 /** A Node-style callback of a store method: an error, or `null` and the result. */
 export type AsyncStoreCallback<T = void> = (err: Error | null, result?: T) => void

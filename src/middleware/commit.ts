@@ -5,9 +5,13 @@
  * @internal
  */
 
-import { debug } from './debug.js'
-import { publishSessionEvent } from './diagnostics.js'
-import { withOfferedDataJson } from './memory-store.js'
+import { debug } from '../lib/debug.js'
+import { publishSessionEvent } from '../lib/diagnostics.js'
+import { isSecure } from '../lib/secure.js'
+import { appendSetCookie, serializeClearingCookie, serializeSessionCookie } from '../lib/set-cookie.js'
+import { signSessionId } from '../lib/signing.js'
+import { callStore } from '../lib/store-call.js'
+import type { AnyResponse } from '../types.js'
 import {
   currentJson,
   RequestState,
@@ -16,10 +20,6 @@ import {
   shouldSetCookie,
   shouldTouch,
 } from './request-state.js'
-import { isSecure } from './secure.js'
-import { appendSetCookie, serializeClearingCookie, signSessionId } from './signed-cookie.js'
-import { callStore } from './store-call.js'
-import type { AnyResponse } from './types.js'
 
 /** Expires the session cookie in the browser (`clearCookieOnDestroy`), with the attributes it was set with. */
 function clearSessionCookie(state: RequestState): void {
@@ -61,8 +61,7 @@ export function writeSessionCookie(state: RequestState): void {
       state.touched = true
     }
 
-    const signed = signSessionId(req.sessionID!, state.secrets, state.secrets === config.secrets ? config.signatures : undefined)
-    const value = config.setCookie.serialize(signed, sess.cookie)
+    const value = serializeSessionCookie(config.name, signSessionId(req.sessionID!, state.secrets), sess.cookie.data)
     debug('set-cookie %s', value)
     appendSetCookie(state.res, value)
   } catch (err) {
@@ -156,9 +155,8 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     })
   } else if (commit === 'save') {
     debug('saving %s', id)
-    state.markSaved(req.session!, state.snapshot!)
-    withOfferedDataJson(req.session!, state.snapshot!, () =>
-      callStore(config.store, 'set', [id, req.session], config.storeTimeout, done))
+    state.saved(req.session!, state.snapshot!)
+    callStore(config.store, 'set', [id, req.session], config.storeTimeout, done)
   } else {
     debug('touching %s', id)
     callStore(config.store, 'touch', [id, req.session], config.storeTimeout, (err) => {

@@ -1,4 +1,4 @@
-import type { SessionRequest } from './types.js'
+import type { SessionRequest } from '../types.js'
 
 /**
  * Whether a request arrived over HTTPS. A TLS socket always counts; with `trustProxy === false` only that;

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events'
 import { inherits } from 'node:util'
 import { Cookie } from './cookie.js'
 import { Session, storeTimeoutOf } from './session.js'
-import { callStore } from './store-call.js'
-import type { SessionRequest } from './types.js'
+import { callStore } from '../lib/store-call.js'
+import type { SessionRequest } from '../types.js'
 
 /** Session data as a store holds it: at least a `cookie`, plus whatever the application put in. */
 export interface StoredSession {

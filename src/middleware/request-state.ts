@@ -4,27 +4,20 @@
  * @internal
  */
 
-import type { Cookie } from './cookie.js'
-import { serializeWithLazyMembers } from './lazy-members.js'
+import { sessionDataJson, trackerOf, type RequestTracker, type Session } from '../core/session.js'
+import type { Secrets } from '../lib/signing.js'
 import type { MiddlewareConfig } from './options.js'
-import type { Session } from './session.js'
-import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from './types.js'
-
-/**
- * Where the state hangs: on the request's sessions (a non-enumerable symbol-keyed property), not on the request,
- * which then carries only the properties of 1.x's API. A Session's hidden classes are shared by all sessions.
- */
-const kState: unique symbol = Symbol('express-session.request-state')
+import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from '../types.js'
 
 /** What the middleware remembers about one request. */
-export class RequestState {
+export class RequestState implements RequestTracker {
   /** The session ID the client sent (validly signed), if any. */
   cookieId: string | undefined = undefined
   /** ID of the session as loaded or created. */
   originalId: string | undefined = undefined
-  /** Serialized data (without `cookie`) as loaded or created. */
+  /** Data JSON of the session as loaded or created. */
   originalJson: string | undefined = undefined
-  /** ID and serialized data last written to the store during this request (or as loaded, with `resave: false`). */
+  /** ID and data JSON last written to the store during this request (or as loaded, with `resave: false`). */
   savedId: string | undefined = undefined
   savedJson: string | undefined = undefined
   /** Whether `touch()` already ran for this request. */
@@ -37,7 +30,7 @@ export class RequestState {
   disabled = false
   /** The ID destroyed through `destroy()` during this request. */
   destroyedId: string | undefined = undefined
-  /** {@link serializeData} of the session, cached within one decision point (see {@link currentJson}). */
+  /** The session's data JSON, computed once within one decision point (see {@link currentJson}). */
   snapshot: string | undefined = undefined
   /** The response's `end` before this middleware replaced it. */
   originalEnd: AnyResponse['end'] | undefined = undefined
@@ -47,60 +40,46 @@ export class RequestState {
     readonly req: SessionRequest,
     readonly res: AnyResponse,
     readonly next: NextFunction,
-    readonly secrets: ReadonlyArray<string | Buffer>,
+    readonly secrets: Secrets,
     readonly cookieOptions: CookieOptions,
   ) {}
 
-  /** Records that `sess` (serialized as `json`) was written to the store. */
-  markSaved(sess: Session, json: string): void {
+  get storeTimeout(): number {
+    return this.config.storeTimeout
+  }
+
+  saved(sess: Session, json: string): void {
     this.savedId = sess.id
     this.savedJson = json
   }
-}
 
-/** A session the middleware's state may hang on. */
-type StateHolder = { [kState]?: RequestState }
+  destroyed(id: string): void {
+    this.destroyedId = id
+  }
 
-/** The state of the request `sess` was created for, if the middleware handles that request. */
-export function stateOfSession(sess: object | null | undefined): RequestState | undefined {
-  return sess == null ? undefined : (sess as StateHolder)[kState]
-}
-
-/** The state of the request `req`, found through its current session; `undefined` when it has none. */
-export function stateOf(req: object | undefined): RequestState | undefined {
-  const state = stateOfSession((req as { session?: object | null } | undefined)?.session)
-  return state !== undefined && state.req === req ? state : undefined
-}
-
-/** Records that `sess` belongs to the request of `state` (once: a session's request never changes). */
-export function attachState(sess: object, state: RequestState): void {
-  if ((sess as StateHolder)[kState] === undefined) Object.defineProperty(sess, kState, { value: state })
-}
-
-/**
- * The session's data as JSON, without its top-level `cookie`: what change detection compares.
- * Members still unparsed (see lazy-members.ts) are written as the text they were read from. The cookie is
- * set aside for the duration of the call, which `JSON.stringify` omits as `undefined`.
- */
-export function serializeData(sess: Session): string {
-  const lazy = serializeWithLazyMembers(sess)
-  if (lazy !== undefined) return lazy
-  const cookie = sess.cookie
-  if (cookie === undefined) return JSON.stringify(sess)
-  ;(sess as { cookie: Cookie | undefined }).cookie = undefined
-  try {
-    return JSON.stringify(sess)
-  } finally {
-    sess.cookie = cookie
+  /** Records the session as loaded (`loaded`) or created, for change detection. */
+  remember(sess: Session, loaded: boolean, json = sessionDataJson(sess)): void {
+    this.originalId = sess.id
+    this.originalJson = json
+    if (loaded && !this.config.resave) {
+      this.savedId = this.originalId
+      this.savedJson = this.originalJson
+    }
   }
 }
 
+/** The state of the request `req`, when the middleware handles it and it has a session. */
+export function stateOf(req: object | undefined): RequestState | undefined {
+  const tracker = trackerOf(req)
+  return tracker instanceof RequestState ? tracker : undefined
+}
+
 /**
- * The session's serialized data, computed at most once per decision point: callers reset
- * `state.snapshot` when a new decision point (headers, end) starts.
+ * The session's data JSON, computed at most once per decision point: callers reset `state.snapshot` when a
+ * new decision point (headers, end) starts.
  */
 export function currentJson(state: RequestState, sess: Session): string {
-  return (state.snapshot ??= serializeData(sess))
+  return (state.snapshot ??= sessionDataJson(sess))
 }
 
 /** Whether the session changed since it was loaded or created. */

@@ -3,14 +3,13 @@
  * @internal
  */
 
-import { serialize, type SerializeOptions } from 'cookie'
-import uid from 'uid-safe'
-import { Cookie } from './cookie.js'
-import { deprecate } from './deprecate.js'
-import { SessionCookieSerializer, SignatureCache } from './signed-cookie.js'
-import { MemoryStore } from './memory-store.js'
-import type { Store } from './store.js'
-import type { CookieOptions, SessionOptions, SessionRequest, StoreErrorPolicy } from './types.js'
+import { Cookie } from '../core/cookie.js'
+import type { Store } from '../core/store.js'
+import { deprecate } from '../lib/deprecate.js'
+import { generateSessionId } from '../lib/ids.js'
+import { serializeSessionCookie } from '../lib/set-cookie.js'
+import type { Secrets } from '../lib/signing.js'
+import type { CookieOptions, SessionOptions, SessionRequest, StoreErrorPolicy } from '../types.js'
 
 /** Everything the middleware needs, resolved from the options. */
 export interface MiddlewareConfig {
@@ -25,48 +24,13 @@ export interface MiddlewareConfig {
   rolling: boolean
   saveUninitialized: boolean
   /** Secrets to sign with (first) and verify with (all); `undefined` to use `req.secret`. */
-  secrets: ReadonlyArray<string | Buffer> | undefined
-  /** Recent signatures for `secrets` (absent with `req.secret`, which may change per request). */
-  signatures: SignatureCache | undefined
-  /** Builds the session cookie's `Set-Cookie` values. */
-  setCookie: SessionCookieSerializer
+  secrets: Secrets | undefined
   unsetDestroy: boolean
   clearCookieOnDestroy: boolean
   absoluteTimeout: number
   storeTimeout: number
   continueOnStoreError: boolean
 }
-
-/** IDs generated per call to the random source: one `uid-safe` string cut into 32-character IDs. */
-const IDS_PER_BATCH = 64
-/** 24 bytes are exactly 32 base64url characters, so each slice is the encoding of its own 24 random bytes. */
-const ID_LENGTH = 32
-let idBatch = ''
-let idOffset = 0
-
-/**
- * The default ID: 24 random bytes from the CSPRNG, base64url (32 characters, 192 bits). The random bytes
- * are drawn 64 IDs at a time, which costs one system call instead of 64.
- */
-export function generateSessionId(): string {
-  if (idOffset === idBatch.length) {
-    idBatch = uid.sync(24 * IDS_PER_BATCH)
-    idOffset = 0
-  }
-  const id = idBatch.slice(idOffset, idOffset + ID_LENGTH)
-  idOffset += ID_LENGTH
-  return id
-}
-
-const PRODUCTION_WARNING =
-  'Warning: connect.session() MemoryStore is not\n' +
-  'designed for a production environment: it keeps sessions in this\n' +
-  'process only, so they are lost on restart and not shared between processes.\n' +
-  'Expired sessions are swept, but sessions without cookie.maxAge never expire:\n' +
-  'bound their number with new MemoryStore({ max }).\n' +
-  'Use a shared store (Redis, PostgreSQL, ...) in production.'
-
-let warnedProduction = false
 
 function optionalMilliseconds(value: unknown, name: string, max = Infinity): number {
   if (value === undefined || value === null || value === 0) return 0
@@ -77,7 +41,7 @@ function optionalMilliseconds(value: unknown, name: string, max = Infinity): num
   return value
 }
 
-function normaliseSecrets(secret: SessionOptions['secret']): ReadonlyArray<string | Buffer> | undefined {
+function normaliseSecrets(secret: SessionOptions['secret']): Secrets | undefined {
   if (Array.isArray(secret)) {
     if (secret.length === 0) throw new TypeError('secret option array must contain one or more strings')
     return secret.slice()
@@ -101,7 +65,7 @@ function validateCookie(name: string, cookie: CookieOptions): void {
   // serialized as every response will be, with 'auto' values resolved as on an insecure request
   const sameSite: unknown = probe.sameSite
   try {
-    serialize(name, 'probe', { ...probe.data, sameSite: sameSite === 'auto' ? 'lax' : probe.sameSite } as SerializeOptions)
+    serializeSessionCookie(name, 'probe', { ...probe.data, sameSite: sameSite === 'auto' ? 'lax' : probe.sameSite })
   } catch (err) {
     const message = (err as Error).message
     throw new TypeError(message.startsWith('argument name')
@@ -110,8 +74,11 @@ function validateCookie(name: string, cookie: CookieOptions): void {
   }
 }
 
-/** Validates `options` and resolves the defaults. Throws a `TypeError` naming the bad option. */
-export function resolveOptions(options: SessionOptions | undefined): MiddlewareConfig {
+/**
+ * Validates `options` and resolves the defaults; `defaultStore` makes the store when none is given. Throws a
+ * `TypeError` naming the bad option.
+ */
+export function resolveOptions(options: SessionOptions | undefined, defaultStore: () => Store): MiddlewareConfig {
   const opts: SessionOptions = options ?? {}
   const genid = opts.genid ?? generateSessionId
   if (typeof genid !== 'function') throw new TypeError('genid option must be a function')
@@ -151,17 +118,12 @@ export function resolveOptions(options: SessionOptions | undefined): MiddlewareC
     throw new TypeError('cookie option must be an object or a function returning one')
   }
 
-  const store = opts.store ?? new MemoryStore()
+  const store = opts.store ?? defaultStore()
   if (store === null || typeof store !== 'object' || typeof store.on !== 'function') {
     throw new TypeError('store option must be a session store (an EventEmitter with get, set and destroy)')
   }
 
   const secrets = normaliseSecrets(opts.secret)
-
-  if (process.env.NODE_ENV === 'production' && store instanceof MemoryStore && !warnedProduction) {
-    warnedProduction = true
-    console.warn(PRODUCTION_WARNING)
-  }
 
   return {
     name,
@@ -174,8 +136,6 @@ export function resolveOptions(options: SessionOptions | undefined): MiddlewareC
     rolling: Boolean(opts.rolling),
     saveUninitialized: Boolean(saveUninitialized),
     secrets,
-    signatures: secrets === undefined ? undefined : new SignatureCache(secrets),
-    setCookie: new SessionCookieSerializer(name),
     unsetDestroy: opts.unset === 'destroy',
     clearCookieOnDestroy: opts.clearCookieOnDestroy === true,
     absoluteTimeout: optionalMilliseconds(opts.absoluteTimeout, 'absoluteTimeout'),

@@ -1,13 +1,12 @@
-import { inspect } from 'node:util'
+/**
+ * `Session`: the session of one request (`req.session`), and its data JSON, the form change detection compares.
+ */
+
 import type { Cookie } from './cookie.js'
-import { debug } from './debug.js'
-import { publishSessionEvent } from './diagnostics.js'
-import { copyMember, hasLazyMembers, materializeAll } from './lazy-members.js'
-import { withOfferedDataJson } from './memory-store.js'
-import { attachState, serializeData, stateOf, stateOfSession } from './request-state.js'
-import type { RequestState } from './request-state.js'
-import { callStore } from './store-call.js'
-import type { SessionRequest } from './types.js'
+import { debug } from '../lib/debug.js'
+import { publishSessionEvent } from '../lib/diagnostics.js'
+import { callStore } from '../lib/store-call.js'
+import type { SessionRequest } from '../types.js'
 
 /** Callback of the Session methods: called with the store's error, if any. */
 export type SessionCallback = (err?: any) => void
@@ -21,6 +20,71 @@ export interface RegenerateOptions {
 /** Key under which `absoluteTimeout` records a session's creation time (ms since the epoch). */
 export const CREATED_AT_KEY = '__sessionCreatedAt'
 
+/**
+ * What the session middleware tracks about the request a session belongs to. A session reports its saves and
+ * destroys to it, and calls the store with its timeout.
+ * @internal
+ */
+export interface RequestTracker {
+  /** The request. */
+  readonly req: object
+  /** The `storeTimeout` option (ms, 0 for none). */
+  readonly storeTimeout: number
+  /** Records that `sess`, whose data JSON is `json`, was written to the store. */
+  saved(sess: Session, json: string): void
+  /** Records that the session `id` was destroyed. */
+  destroyed(id: string): void
+}
+
+/** Where the tracker hangs: a non-enumerable symbol-keyed property of the request's sessions. */
+const kTracker: unique symbol = Symbol('express-session.request-tracker')
+
+type TrackerHolder = { [kTracker]?: RequestTracker }
+
+/**
+ * Records that `sess` belongs to the request `tracker` tracks (once: a session's request never changes).
+ * @internal
+ */
+export function attachTracker(sess: object, tracker: RequestTracker): void {
+  if ((sess as TrackerHolder)[kTracker] === undefined) Object.defineProperty(sess, kTracker, { value: tracker })
+}
+
+/**
+ * The tracker of the request `req`, found through its current session; `undefined` when it has none.
+ * @internal
+ */
+export function trackerOf(req: object | undefined): RequestTracker | undefined {
+  const sess = (req as { session?: object | null } | undefined)?.session
+  const tracker = sess == null ? undefined : (sess as TrackerHolder)[kTracker]
+  return tracker !== undefined && tracker.req === req ? tracker : undefined
+}
+
+/** The tracker of the request of `sess`: the one it joined, else its request's current one. */
+function trackerOfSession(sess: Session): RequestTracker | undefined {
+  return (sess as TrackerHolder)[kTracker] ?? trackerOf(sess.req)
+}
+
+/** The `storeTimeout` in force for a request, 0 for none. */
+export function storeTimeoutOf(req: object): number {
+  return trackerOf(req)?.storeTimeout ?? 0
+}
+
+/**
+ * The data JSON of a session: `JSON.stringify` of its data without its top-level `cookie`. It is what change
+ * detection compares. The cookie is set aside for the duration of the call (`JSON.stringify` omits
+ * `undefined` members).
+ */
+export function sessionDataJson(sess: Session): string {
+  const cookie = sess.cookie
+  if (cookie === undefined) return JSON.stringify(sess)
+  ;(sess as { cookie: Cookie | undefined }).cookie = undefined
+  try {
+    return JSON.stringify(sess)
+  } finally {
+    sess.cookie = cookie
+  }
+}
+
 function noop(): void {}
 
 /**
@@ -32,24 +96,14 @@ function complete<T>(self: T, callback: SessionCallback | undefined, run: (done:
     run(callback)
     return self
   }
-  const promise = new Promise<void>((resolve, reject) => run((err) => (err ? reject(err) : resolve())))
+  const promise = new Promise<void>((resolve, reject) => {
+    run((err) => {
+      if (err) reject(err as Error)
+      else resolve()
+    })
+  })
   promise.catch(noop)
   return promise
-}
-
-/** The `storeTimeout` of a request the middleware handles, 0 for none. */
-function storeTimeout(state: RequestState | undefined): number {
-  return state?.config.storeTimeout ?? 0
-}
-
-/** The `storeTimeout` in force for a request, 0 for none. */
-export function storeTimeoutOf(req: object): number {
-  return storeTimeout(stateOf(req))
-}
-
-/** The middleware's state for the request of `sess` (the one it joined, else its request's current one). */
-function requestStateOf(sess: Session): RequestState | undefined {
-  return stateOfSession(sess) ?? stateOf(sess.req)
 }
 
 /**
@@ -71,26 +125,15 @@ export class Session {
     Object.defineProperty(this, 'req', { value: req })
     Object.defineProperty(this, 'id', { value: (req as SessionRequest).sessionID })
     // a session replacing the request's current one (regenerate, reload, or made by the app) joins its request
-    const state = stateOf(req)
-    if (state !== undefined) attachState(this, state)
+    const tracker = trackerOf(req)
+    if (tracker !== undefined) attachTracker(this, tracker)
 
     if (typeof data === 'object' && data !== null) {
-      // Keys that collide with members (id, req, methods, Object.prototype) are dropped.
-      if (hasLazyMembers(data)) {
-        // unparsed large members stay unparsed (see lazy-members.ts)
-        for (const prop in data) if (!(prop in this)) copyMember(this, data, prop)
-      } else {
-        for (const prop in data) {
-          if (!(prop in this)) (this as Record<string, unknown>)[prop] = (data as Record<string, unknown>)[prop]
-        }
+      // keys that collide with members (id, req, methods, Object.prototype) are dropped
+      for (const prop in data) {
+        if (!(prop in this)) (this as Record<string, unknown>)[prop] = (data as Record<string, unknown>)[prop]
       }
     }
-  }
-
-  /** Prints the session's data as values: members still unparsed (see lazy-members.ts) are parsed first. */
-  [inspect.custom](): this {
-    materializeAll(this)
-    return this
   }
 
   /** Resets the cookie's `maxAge` to its original value, so it does not expire while in use. */
@@ -109,14 +152,12 @@ export class Session {
   save(): Promise<void>
   save(callback?: SessionCallback): this | Promise<void> {
     const req = this.req as SessionRequest
-    const state = requestStateOf(this)
+    const tracker = trackerOfSession(this)
     debug('saving %s', this.id)
-    const json = state === undefined ? undefined : serializeData(this)
-    if (json !== undefined) state!.markSaved(this, json)
-    const set = (done: SessionCallback): void =>
-      callStore(req.sessionStore!, 'set', [this.id, this], storeTimeout(state), done)
-    return complete(this, callback, (done) =>
-      json === undefined ? set(done) : withOfferedDataJson(this, json, () => set(done)))
+    if (tracker !== undefined) tracker.saved(this, sessionDataJson(this))
+    return complete(this, callback, (done) => {
+      callStore(req.sessionStore!, 'set', [this.id, this], tracker?.storeTimeout ?? 0, done)
+    })
   }
 
   /** Replaces `req.session` with the session as the store has it now. Without a callback, returns a promise. */
@@ -125,21 +166,21 @@ export class Session {
   reload(callback?: SessionCallback): this | Promise<void> {
     const req = this.req as SessionRequest
     const store = req.sessionStore!
-    const state = requestStateOf(this)
+    const tracker = trackerOfSession(this)
     debug('reloading %s', this.id)
-    return complete(this, callback, (done) =>
-      callStore<object>(store, 'get', [this.id], storeTimeout(state), (err, data) => {
+    return complete(this, callback, (done) => {
+      callStore<object>(store, 'get', [this.id], tracker?.storeTimeout ?? 0, (err, data) => {
         if (err) return done(err)
         if (!data) return done(new Error('failed to load session'))
         try {
-          const reloaded = store.createSession(req, data)
-          if (state !== undefined && reloaded !== null && typeof reloaded === 'object') attachState(reloaded, state)
+          const reloaded = store.createSession(req, data) as unknown
+          if (tracker !== undefined && reloaded !== null && typeof reloaded === 'object') attachTracker(reloaded, tracker)
         } catch (createError) {
           return done(createError)
         }
         done()
-      }),
-    )
+      })
+    })
   }
 
   /** Removes the session from the store and unsets `req.session`. Without a callback, returns a promise. */
@@ -147,17 +188,17 @@ export class Session {
   destroy(): Promise<void>
   destroy(callback?: SessionCallback): this | Promise<void> {
     const req = this.req as SessionRequest
-    const state = requestStateOf(this)
+    const tracker = trackerOfSession(this)
     const id = this.id
     delete req.session
-    if (state !== undefined) state.destroyedId = id
+    tracker?.destroyed(id)
     debug('destroying %s', id)
-    return complete(this, callback, (done) =>
-      callStore(req.sessionStore!, 'destroy', [id], storeTimeout(state), (err) => {
+    return complete(this, callback, (done) => {
+      callStore(req.sessionStore!, 'destroy', [id], tracker?.storeTimeout ?? 0, (err) => {
         if (!err) publishSessionEvent('destroyed', id, req)
         done(err)
-      }),
-    )
+      })
+    })
   }
 
   /**
@@ -176,7 +217,7 @@ export class Session {
     const req = this.req as SessionRequest
     const previousId = this.id
     const kept = keepData ? dataOf(this) : undefined
-    return complete(this, callback, (done) =>
+    return complete(this, callback, (done) => {
       req.sessionStore!.regenerate(req, (err?: unknown) => {
         const fresh = req.session
         if (fresh) {
@@ -184,8 +225,8 @@ export class Session {
           publishSessionEvent('regenerated', fresh.id, req, previousId)
         }
         done(err)
-      }),
-    )
+      })
+    })
   }
 }
 

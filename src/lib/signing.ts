@@ -1,0 +1,68 @@
+/**
+ * Reading and signing the session ID cookie: `s:<id>.<base64 HMAC-SHA256 without padding>`, URL-encoded on
+ * the wire.
+ * @internal
+ */
+
+import { parse } from 'cookie'
+import { sign, unsign } from 'cookie-signature'
+import { debug } from './debug.js'
+import { deprecate } from './deprecate.js'
+import type { SessionRequest } from '../types.js'
+
+/** Secrets to sign with (the first) and to verify with (all, in turn). */
+export type Secrets = ReadonlyArray<string | Buffer>
+
+/** Verifies `value` (without its `s:` prefix) with each secret in turn; `false` when none matches. */
+export function unsignWithAny(value: string, secrets: Secrets): string | false {
+  for (const secret of secrets) {
+    const result = unsign(value, secret)
+    if (result !== false) return result
+  }
+  return false
+}
+
+/** The session ID in a decoded cookie value; `undefined` when it is unsigned or its signature does not verify. */
+function verifiedId(value: unknown, secrets: Secrets): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined
+  if (!value.startsWith('s:')) {
+    debug('cookie unsigned')
+    return undefined
+  }
+  const id = unsignWithAny(value.slice(2), secrets)
+  if (id === false) {
+    debug('cookie signature invalid')
+    return undefined
+  }
+  return id
+}
+
+/**
+ * The session ID the request carries, verified: from the `Cookie` header (the first cookie named `name`),
+ * else from cookie-parser's `req.signedCookies` / `req.cookies` (deprecated).
+ */
+export function readSessionId(req: SessionRequest, name: string, secrets: Secrets): string | undefined {
+  const header = req.headers.cookie
+  let id: string | undefined
+  if (typeof header === 'string' && header !== '') id = verifiedId(parse(header)[name], secrets)
+
+  if (!id && req.signedCookies) {
+    const value = req.signedCookies[name]
+    if (typeof value === 'string' && value !== '') {
+      id = value
+      deprecate('cookie should be available in req.headers.cookie')
+    }
+  }
+
+  if (!id && req.cookies) {
+    id = verifiedId(req.cookies[name], secrets)
+    if (id) deprecate('cookie should be available in req.headers.cookie')
+  }
+
+  return id
+}
+
+/** `s:<id>.<signature>` with the first secret. */
+export function signSessionId(id: string, secrets: Secrets): string {
+  return 's:' + sign(id, secrets[0]!)
+}
