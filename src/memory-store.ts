@@ -16,6 +16,7 @@ export interface MemoryStoreOptions {
 }
 
 /** The bundled in-memory store (one process only). */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the callback types of @types/express-session 1.19's MemoryStore */
 export interface MemoryStore extends Store {
   /** Stored sessions as JSON strings, by session ID. */
   sessions: Record<string, string>
@@ -26,6 +27,7 @@ export interface MemoryStore extends Store {
   all(callback: (err: any, sessions?: Record<string, StoredSession>) => void): void
   length(callback: (err: any, length?: number) => void): void
   clear(callback?: (err?: any) => void): void
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   /** Stops the periodic sweep. */
   close(): void
 }
@@ -55,7 +57,7 @@ const DEFAULT_CHECK_PERIOD = 60_000
 const MAX_TIMER_DELAY = 2 ** 31 - 1
 const NO_EXPIRY = Infinity
 
-type Internal = MemoryStore & { [kInternals]: MemoryStoreInternals }
+type Internal = MemoryStore & { [kInternals]?: MemoryStoreInternals }
 
 function validateOptions(options: MemoryStoreOptions): { max: number; checkPeriod: number } {
   const { max = Infinity, checkPeriod = DEFAULT_CHECK_PERIOD } = options
@@ -78,8 +80,10 @@ function internalsOf(store: MemoryStore): MemoryStoreInternals {
   })
 }
 
-function sessionsOf(store: MemoryStore): Record<string, string> {
-  return (store.sessions ??= Object.create(null) as Record<string, string>)
+function sessionsOf(store: MemoryStore): Record<string, string | undefined> {
+  // `sessions` is public: an app or a subclass may have replaced or removed it
+  const self = store as { sessions?: Record<string, string | undefined> }
+  return (self.sessions ??= Object.create(null) as Record<string, string | undefined>)
 }
 
 /** Reads the expiry (ms) of a stored or live cookie; `undefined` when it has none. */
@@ -93,7 +97,7 @@ function expiryOf(cookie: unknown): number | undefined {
 
 /** Removes `sid` from the store. */
 function remove(store: MemoryStore, sid: string): void {
-  delete sessionsOf(store)[sid]
+  Reflect.deleteProperty(sessionsOf(store), sid)
   internalsOf(store).order.delete(sid)
 }
 
@@ -110,7 +114,7 @@ function use(order: Map<string, number>, sid: string, expiry: number): void {
 }
 
 /** The parsed session `sid`, or undefined when missing or expired (which removes it). */
-function readSession(store: MemoryStore, sid: string): StoredSession | undefined {
+function readSession(store: MemoryStore, sid: string): StoredSession | null | undefined {
   const json = sessionsOf(store)[sid]
   if (json === undefined) return undefined
   const now = Date.now()
@@ -120,7 +124,7 @@ function readSession(store: MemoryStore, sid: string): StoredSession | undefined
     expire(store, sid)
     return undefined
   }
-  const session = JSON.parse(json) as StoredSession
+  const session = JSON.parse(json) as StoredSession | null
   // entries written straight into `sessions` have no recorded expiry: check the data itself
   if (expiry === undefined) {
     const own = expiryOf(session?.cookie) ?? NO_EXPIRY
@@ -196,7 +200,7 @@ proto.all = function all(callback) {
     const session = readSession(this, sid)
     if (session) sessions[sid] = session
   }
-  if (callback) setImmediate(callback, null, sessions)
+  if (typeof callback === 'function') setImmediate(callback, null, sessions)
 }
 
 proto.clear = function clear(callback) {
@@ -211,7 +215,7 @@ proto.destroy = function destroy(sid, callback) {
 }
 
 proto.get = function get(sid, callback) {
-  let session: StoredSession | undefined
+  let session: StoredSession | null | undefined
   try {
     session = readSession(this, sid)
   } catch (err) {
@@ -221,7 +225,8 @@ proto.get = function get(sid, callback) {
   if (session !== undefined) {
     const internals = internalsOf(this)
     // reading counts as use for the least-recently-used order
-    if (internals.max !== Infinity) use(internals.order, sid, internals.order.get(sid)!)
+    const expiry = internals.order.get(sid)
+    if (internals.max !== Infinity && expiry !== undefined) use(internals.order, sid, expiry)
   }
   setImmediate(callback, null, session)
 }
@@ -241,12 +246,12 @@ proto.set = function set(sid, session, callback) {
 proto.length = function length(callback) {
   this.all((err, sessions) => {
     if (err) return callback(err)
-    callback(null, Object.keys(sessions!).length)
+    callback(null, Object.keys(sessions ?? {}).length)
   })
 }
 
 proto.touch = function touch(sid, session, callback) {
-  let current: StoredSession | undefined
+  let current: StoredSession | null | undefined
   try {
     current = readSession(this, sid)
     if (current) {

@@ -225,11 +225,11 @@ function nodeTestFunctions(): TestFunctions {
 /** What a running test offers, whichever framework runs it. */
 interface RunningTest {
   /** Marks the test skipped with a reason (mocha's skip throws, so call it last). */
-  skip(reason: string): void
+  readonly skip: (reason: string) => void
   /** Marks a known failure (node: TODO; mocha: nothing to mark). */
-  todo(reason: string): void
+  readonly todo: (reason: string) => void
   /** Prints a line under the test (node: diagnostic; mocha: nothing, the report has it). */
-  note(line: string): void
+  readonly note: (line: string) => void
 }
 
 interface NodeTestContextLike {
@@ -302,6 +302,13 @@ function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new ConformanceError(message)
 }
 
+/** The expiry (ms) of a session the kit made, which always has one. */
+function expiresAt(sess: { cookie: { expires?: Date | null | boolean } }): number {
+  const expires = sess.cookie.expires
+  check(expires instanceof Date, 'the session made for the check has no cookie expiry')
+  return expires.getTime()
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** How `promise` settles, or undefined if it does not within `ms`. */
@@ -347,7 +354,9 @@ function sameValue(a: unknown, b: unknown): boolean {
 function show(value: unknown): string {
   let text: string
   try {
-    text = JSON.stringify(value) ?? String(value)
+    // undefined for undefined, functions and symbols, whatever its declared type says
+    const json = JSON.stringify(value) as unknown
+    text = typeof json === 'string' ? json : String(value)
   } catch {
     text = String(value)
   }
@@ -508,7 +517,7 @@ const checks: { readonly [K in ConformanceCheckId]: CheckBody } = {
   async 'set-get'(run) {
     const sid = run.sid('set-get')
     const sess = run.session(sid, { marker: sid, count: 1, name: 'ada' })
-    const expires = sess.cookie.expires!.getTime()
+    const expires = expiresAt(sess)
     await run.set(sid, sess)
     const stored = await run.get(sid)
     check(stored, 'store.get() found nothing right after store.set()')
@@ -576,7 +585,7 @@ const checks: { readonly [K in ConformanceCheckId]: CheckBody } = {
   async load(run) {
     const sid = run.sid('load')
     const sess = run.session(sid, { marker: sid, count: 7 })
-    const expires = sess.cookie.expires!.getTime()
+    const expires = expiresAt(sess)
     check(typeof (run.s as { createSession?: unknown }).createSession === 'function',
       "the store has no createSession(): it must inherit from express-session's Store " +
       '(class MyStore extends session.Store, or util.inherits(MyStore, session.Store))')
@@ -614,7 +623,7 @@ const checks: { readonly [K in ConformanceCheckId]: CheckBody } = {
         if (!returned) conventions.synchronousCallback = true
         result ??= { err, value }
       }
-      const fn = (run.s as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!
+      const fn = (run.s as unknown as Record<string, (...a: unknown[]) => unknown>)[method]
       const out = fn.apply(run.s, [...args, callback])
       returned = true
       let promised: { err: unknown; value: unknown } | undefined
@@ -681,10 +690,11 @@ const checks: { readonly [K in ConformanceCheckId]: CheckBody } = {
   },
 
   async expiry(run, _report, note) {
-    const { maxAgeMs, graceMs, prune } = run.expiry!
+    check(run.expiry !== undefined, 'the expiry check ran without its settings')
+    const { maxAgeMs, graceMs, prune } = run.expiry
     const sid = run.sid('expiry')
     const sess = run.session(sid, { marker: sid }, maxAgeMs)
-    const expires = sess.cookie.expires!.getTime()
+    const expires = expiresAt(sess)
     // a second session, touched to a long lifetime, for the touch check
     const touched = run.touch ? run.sid('expiry-touched') : undefined
     const started = Date.now()
@@ -778,10 +788,10 @@ const checks: { readonly [K in ConformanceCheckId]: CheckBody } = {
     await Promise.all(sids.map((sid) => run.set(sid, run.session(sid, { marker: sid }))))
     const withTwo = await count()
     check(withTwo === before + 2, `store.length() went from ${before} to ${withTwo} after storing 2 sessions`)
-    await run.destroy(sids[0]!)
+    await run.destroy(sids[0])
     const withOne = await count()
     check(withOne === before + 1, `store.length() is ${withOne} after destroying 1 of 2 new sessions (was ${before})`)
-    await run.destroy(sids[1]!)
+    await run.destroy(sids[1])
     return undefined
   },
 
@@ -884,7 +894,7 @@ class ReportImpl implements StoreConformanceReport {
  * runStoreConformance({ name: 'my-store', createStore, test: { describe, it, before, after } })
  */
 export function runStoreConformance<S extends ConformanceStore>(options: StoreConformanceOptions<S>): StoreConformanceReport {
-  if (options === null || typeof options !== 'object') throw new TypeError('runStoreConformance(options): options must be an object')
+  if ((options as unknown) === null || typeof options !== 'object') throw new TypeError('runStoreConformance(options): options must be an object')
   if (typeof options.name !== 'string' || options.name === '') throw new TypeError('runStoreConformance: options.name must be a non-empty string')
   if (typeof options.createStore !== 'function') throw new TypeError('runStoreConformance: options.createStore must be a function returning the store')
   const fns = options.test ?? nodeTestFunctions()
@@ -920,7 +930,7 @@ export function runStoreConformance<S extends ConformanceStore>(options: StoreCo
       try {
         const store: unknown = await options.createStore()
         check(hasMethods(store, 'get', 'set', 'destroy'), `createStore() gave ${show(store)}, not a store with get, set and destroy`)
-        run.store = store as S
+        run.store = store
       } catch (err) {
         storeError = err
         return
@@ -946,7 +956,7 @@ export function runStoreConformance<S extends ConformanceStore>(options: StoreCo
         if (storeError !== undefined) {
           result.status = 'fail'
           result.error = `createStore() failed: ${storeError instanceof Error ? storeError.message : show(storeError)}`
-          throw storeError
+          throw storeError instanceof Error ? storeError : new Error(result.error)
         }
         const store = run.s
         if (id === 'expiry' && !expiry) {
@@ -992,13 +1002,13 @@ export function runStoreConformance<S extends ConformanceStore>(options: StoreCo
       })
     }
 
-    fns.it(`report: ${options.name}`, async function (this: unknown, ...args: unknown[]) {
+    fns.it(`report: ${options.name}`, function (this: unknown, ...args: unknown[]) {
       const t = runningTest(this, args, 1000)
       const summary = report.summary()
       for (const line of summary.split('\n')) t.note(line)
       if (!hasMethods(args[0], 'diagnostic')) (options.log ?? console.log)(summary)
       const failed = REQUIRED.filter((id) => report.checks[id].status === 'fail')
-      check(failed.length === 0, `required checks failed: ${failed.join(', ')}`)
+      return failed.length === 0 ? Promise.resolve() : Promise.reject(new ConformanceError(`required checks failed: ${failed.join(', ')}`))
     })
   })
 

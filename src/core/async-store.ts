@@ -48,6 +48,7 @@ function dual(method: StoreMethod, arity: number, impl: AsyncMethod): AsyncMetho
     try {
       pending = Promise.resolve(impl.apply(this, args))
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own throw, passed on as it is
       pending = Promise.reject(err)
     }
     if (callback === undefined) {

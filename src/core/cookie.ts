@@ -65,7 +65,8 @@ export class Cookie {
       }
     }
 
-    if (this.originalMaxAge === undefined || this.originalMaxAge === null) {
+    // the options may have set it to anything, `undefined` included
+    if ((this.originalMaxAge as unknown) === undefined || this.originalMaxAge === null) {
       this.originalMaxAge = this.maxAge
     }
   }
@@ -131,6 +132,6 @@ export class Cookie {
 
 // As in 1.x, the prototype's members are enumerable (a `for...in` over a cookie sees them).
 for (const key of ['expires', 'maxAge', 'data', 'serialize', 'toJSON'] as const) {
-  const descriptor = Object.getOwnPropertyDescriptor(Cookie.prototype, key)!
-  Object.defineProperty(Cookie.prototype, key, { ...descriptor, enumerable: true })
+  const descriptor = Object.getOwnPropertyDescriptor(Cookie.prototype, key)
+  if (descriptor !== undefined) Object.defineProperty(Cookie.prototype, key, { ...descriptor, enumerable: true })
 }

@@ -6,9 +6,11 @@ import type { Cookie } from './cookie.js'
 import { debug } from '../lib/debug.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { callStore } from '../lib/store-call.js'
+import type { Store } from './store.js'
 import type { SessionRequest } from '../types.js'
 
 /** Callback of the Session methods: called with the store's error, if any. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the callback type of @types/express-session 1.19
 export type SessionCallback = (err?: any) => void
 
 /** Options of {@link Session.regenerate}. */
@@ -75,7 +77,7 @@ export function storeTimeoutOf(req: object): number {
  * `undefined` members).
  */
 export function sessionDataJson(sess: Session): string {
-  const cookie = sess.cookie
+  const cookie = sess.cookie as Cookie | undefined
   if (cookie === undefined) return JSON.stringify(sess)
   ;(sess as { cookie: Cookie | undefined }).cookie = undefined
   try {
@@ -86,6 +88,20 @@ export function sessionDataJson(sess: Session): string {
 }
 
 function noop(): void {}
+
+/** The request members a session works with, as the middleware (or the app) attached them. */
+interface SessionHost {
+  session?: Session | null
+  sessionStore?: Store
+}
+
+/** The request of `sess` and its store; throws when no store is attached (the middleware did not run). */
+function hostOf(sess: Session): { req: SessionHost; store: Store } {
+  const req = sess.req as SessionHost
+  const store = req.sessionStore
+  if (store === undefined) throw new TypeError('req.sessionStore is not set: the session middleware did not run for this request')
+  return { req, store }
+}
 
 /**
  * Runs a store operation for a Session method: with a callback, as in 1.x (returns the session for
@@ -151,12 +167,11 @@ export class Session {
   save(callback: SessionCallback): this
   save(): Promise<void>
   save(callback?: SessionCallback): this | Promise<void> {
-    const req = this.req as SessionRequest
     const tracker = trackerOfSession(this)
     debug('saving %s', this.id)
     if (tracker !== undefined) tracker.saved(this, sessionDataJson(this))
     return complete(this, callback, (done) => {
-      callStore(req.sessionStore!, 'set', [this.id, this], tracker?.storeTimeout ?? 0, done)
+      callStore(hostOf(this).store, 'set', [this.id, this], tracker?.storeTimeout ?? 0, done)
     })
   }
 
@@ -164,11 +179,10 @@ export class Session {
   reload(callback: SessionCallback): this
   reload(): Promise<void>
   reload(callback?: SessionCallback): this | Promise<void> {
-    const req = this.req as SessionRequest
-    const store = req.sessionStore!
     const tracker = trackerOfSession(this)
     debug('reloading %s', this.id)
     return complete(this, callback, (done) => {
+      const { req, store } = hostOf(this)
       callStore<object>(store, 'get', [this.id], tracker?.storeTimeout ?? 0, (err, data) => {
         if (err) return done(err)
         if (!data) return done(new Error('failed to load session'))
@@ -187,14 +201,14 @@ export class Session {
   destroy(callback: SessionCallback): this
   destroy(): Promise<void>
   destroy(callback?: SessionCallback): this | Promise<void> {
-    const req = this.req as SessionRequest
+    const req = this.req as SessionHost
     const tracker = trackerOfSession(this)
     const id = this.id
     delete req.session
     tracker?.destroyed(id)
     debug('destroying %s', id)
     return complete(this, callback, (done) => {
-      callStore(req.sessionStore!, 'destroy', [id], tracker?.storeTimeout ?? 0, (err) => {
+      callStore(hostOf(this).store, 'destroy', [id], tracker?.storeTimeout ?? 0, (err) => {
         if (!err) publishSessionEvent('destroyed', id, req)
         done(err)
       })
@@ -213,12 +227,12 @@ export class Session {
     maybeCallback?: SessionCallback,
   ): this | Promise<void> {
     const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback
-    const keepData = typeof optionsOrCallback === 'object' && optionsOrCallback !== null && optionsOrCallback.keepData === true
-    const req = this.req as SessionRequest
+    const keepData = (optionsOrCallback as RegenerateOptions | null | undefined)?.keepData === true
     const previousId = this.id
     const kept = keepData ? dataOf(this) : undefined
     return complete(this, callback, (done) => {
-      req.sessionStore!.regenerate(req, (err?: unknown) => {
+      const { req, store } = hostOf(this)
+      store.regenerate(req, (err?: unknown) => {
         const fresh = req.session
         if (fresh) {
           if (kept !== undefined) Object.assign(fresh, kept)

@@ -15,6 +15,7 @@ export interface StoredSession {
  * The contract of a session store. `get`, `set` and `destroy` are required; `touch` is used when present;
  * `all`, `length` and `clear` are optional. Methods may call back, or return a promise instead.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the signatures of @types/express-session 1.19, which stores and apps are typed against */
 export interface Store extends EventEmitter {
   get(sid: string, callback: (err: any, session?: any) => void): unknown
   set(sid: string, session: any, callback?: (err?: any) => void): unknown
@@ -32,6 +33,7 @@ export interface Store extends EventEmitter {
   /** Builds `req.session` from stored data. */
   createSession(req: any, session: any): Session
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The `Store` constructor: callable with `Store.call(this)` (util.inherits style) and extendable with `class`. */
 export interface StoreConstructor {
@@ -54,7 +56,7 @@ export const Store = function Store(this: EventEmitter) {
 
 inherits(Store, EventEmitter)
 
-Store.prototype.regenerate = function regenerate(this: Store, req: SessionRequest, callback: (err?: any) => void): void {
+Store.prototype.regenerate = function regenerate(this: Store, req: SessionRequest, callback: (err?: unknown) => void): void {
   callStore(this, 'destroy', [req.sessionID], storeTimeoutOf(req), (err) => {
     let pending: void | Promise<void>
     try {
@@ -68,7 +70,7 @@ Store.prototype.regenerate = function regenerate(this: Store, req: SessionReques
   })
 }
 
-Store.prototype.load = function load(this: Store, sid: string, callback: (err?: any, session?: Session) => void): void {
+Store.prototype.load = function load(this: Store, sid: string, callback: (err?: unknown, session?: Session) => void): void {
   callStore<StoredSession>(this, 'get', [sid], 0, (err, data) => {
     if (err) return callback(err)
     if (!data) return callback()
@@ -84,14 +86,15 @@ Store.prototype.load = function load(this: Store, sid: string, callback: (err?: 
 }
 
 Store.prototype.createSession = function createSession(this: Store, req: SessionRequest, data: StoredSession): Session {
-  const stored = data?.cookie
+  // the store's data is not to be trusted: it may have no cookie, or be no object at all
+  const stored = (data as { cookie?: unknown } | null | undefined)?.cookie as Partial<StoredSession['cookie']> | null | undefined
   if (stored === null || typeof stored !== 'object') {
     throw new TypeError('Cannot read property "cookie" of the stored session: the store returned data without a cookie object')
   }
   const expires = stored.expires
   const originalMaxAge = stored.originalMaxAge
 
-  const cookie = new Cookie(stored as Record<string, unknown>)
+  const cookie = new Cookie(stored)
   if (typeof expires === 'string') cookie.expires = new Date(expires)
   // keep the stored lifetime: setting `expires` above recomputed it
   cookie.originalMaxAge = originalMaxAge as number | null

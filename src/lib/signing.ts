@@ -11,7 +11,7 @@ import { deprecate } from './deprecate.js'
 import type { SessionRequest } from '../types.js'
 
 /** Secrets to sign with (the first) and to verify with (all, in turn). */
-export type Secrets = ReadonlyArray<string | Buffer>
+export type Secrets = readonly [string | Buffer, ...(string | Buffer)[]]
 
 /** Verifies `value` (without its `s:` prefix) with each secret in turn; `false` when none matches. */
 export function unsignWithAny(value: string, secrets: Secrets): string | false {
@@ -64,5 +64,5 @@ export function readSessionId(req: SessionRequest, name: string, secrets: Secret
 
 /** `s:<id>.<signature>` with the first secret. */
 export function signSessionId(id: string, secrets: Secrets): string {
-  return 's:' + sign(id, secrets[0]!)
+  return 's:' + sign(id, secrets[0])
 }

@@ -55,13 +55,12 @@ export function callStore<T>(
   callback: Callback<T>,
 ): void {
   const channels = storeCallChannels[method]
-  const traced = channels !== undefined && channels.hasSubscribers()
-  const context: StoreCallContext | undefined = traced
-    ? { method, sessionId: typeof args[0] === 'string' ? args[0] : undefined, store, start: performance.now() }
+  const trace = channels?.hasSubscribers() === true
+    ? { channels, context: { method, sessionId: typeof args[0] === 'string' ? args[0] : undefined, store, start: performance.now() } as StoreCallContext }
     : undefined
 
-  let settled = false
-  let callbackThrew = false
+  let settled = false as boolean
+  let callbackThrew = false as boolean
   let timer: NodeJS.Timeout | undefined
 
   const deliver = (error: Error | null, value: unknown): void => {
@@ -78,26 +77,27 @@ export function callStore<T>(
     settled = true
     if (timer !== undefined) clearTimeout(timer)
     const error = err == null ? null : toError(err, method)
-    if (context !== undefined) {
+    if (trace !== undefined) {
+      const { channels: traced, context } = trace
       context.duration = performance.now() - context.start
       if (error) {
         context.error = error
-        channels!.error.publish(context)
+        traced.error.publish(context)
       } else {
         context.result = value
       }
-      channels!.asyncStart.publish(context)
+      traced.asyncStart.publish(context)
       try {
         deliver(error, value)
       } finally {
-        channels!.asyncEnd.publish(context)
+        traced.asyncEnd.publish(context)
       }
       return
     }
     deliver(error, value)
   }
 
-  if (context !== undefined) channels!.start.publish(context)
+  if (trace !== undefined) trace.channels.start.publish(trace.context)
   try {
     const fn = (store as AnyStore)[method] as (...a: unknown[]) => unknown
     const result = args.length === 1
@@ -108,7 +108,7 @@ export function callStore<T>(
     if (isThenable(result)) {
       result.then(
         (value) => settleOutsidePromise(settle, null, value),
-        (reason) => settleOutsidePromise(settle, reason ?? new Error(`store.${method}() rejected`)),
+        (reason: unknown) => settleOutsidePromise(settle, reason ?? new Error(`store.${method}() rejected`)),
       )
     }
   } catch (err) {
@@ -118,7 +118,7 @@ export function callStore<T>(
     if (!settled) settle(err)
     else if (callbackThrew) throw err
   } finally {
-    if (context !== undefined) channels!.end.publish(context)
+    if (trace !== undefined) trace.channels.end.publish(trace.context)
   }
 
   if (!settled && timeout > 0) {

@@ -61,7 +61,9 @@ export function writeSessionCookie(state: RequestState): void {
       state.touched = true
     }
 
-    const value = serializeSessionCookie(config.name, signSessionId(req.sessionID!, state.secrets), sess.cookie.data)
+    const id = req.sessionID
+    if (typeof id !== 'string') throw new TypeError('req.sessionID must be a string to sign the session cookie')
+    const value = serializeSessionCookie(config.name, signSessionId(id, state.secrets), sess.cookie.data)
     debug('set-cookie %s', value)
     appendSetCookie(state.res, value)
   } catch (err) {
@@ -133,7 +135,8 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     return res
   }
 
-  const id = req.sessionID!
+  // the ID as the application leaves it, passed to the store as 1.19.0 does (the middleware set it)
+  const id = req.sessionID as string
   const done = (err: Error | null): void => {
     if (err && !config.continueOnStoreError) setImmediate(state.next, err)
     try {
@@ -155,6 +158,7 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     })
   } else if (commit === 'save') {
     debug('saving %s', id)
+    // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- decideCommit says 'save' only for a session whose JSON it took
     state.saved(req.session!, state.snapshot!)
     callStore(config.store, 'set', [id, req.session], config.storeTimeout, done)
   } else {

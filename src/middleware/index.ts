@@ -83,9 +83,14 @@ export function generateSession(config: MiddlewareConfig, req: SessionRequest): 
 function startNewSession(state: RequestState): void {
   const { req, config, next } = state
   const done = (): void => {
-    state.remember(req.session!, false)
-    debug('new session %s', req.sessionID)
-    publishSessionEvent('created', req.sessionID!, req)
+    const sess = req.session
+    if (!sess) {
+      next(new TypeError('store.generate(req) did not set req.session'))
+      return
+    }
+    state.remember(sess, false)
+    debug('new session %s', sess.id)
+    publishSessionEvent('created', sess.id, req)
     next()
   }
   let pending: void | Promise<void>
@@ -129,9 +134,10 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   }
 
   debug('session %s found', req.sessionID)
+  let sess: Session
   let expired = false
   try {
-    const sess = config.store.createSession(req, data)
+    sess = config.store.createSession(req, data)
     attachTracker(sess, state)
     // remembered before the creation time may be added, so that adding it is saved
     state.remember(sess, true)
@@ -144,7 +150,7 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   }
 
   if (expired) {
-    const id = req.sessionID!
+    const id = sess.id
     debug('session %s past absoluteTimeout', id)
     publishSessionEvent('expired', id, req, undefined, 'absoluteTimeout')
     callStore(config.store, 'destroy', [id], config.storeTimeout, () => undefined)
@@ -154,7 +160,7 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
     return
   }
 
-  publishSessionEvent('loaded', req.sessionID!, req)
+  publishSessionEvent('loaded', sess.id, req)
   next()
 }
 
@@ -195,7 +201,7 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     const url = req.originalUrl ?? req.url
     // every origin-form URL is under '/': parse only when the answer can be no
     if (cookiePath !== '/' || typeof url !== 'string' || url.charCodeAt(0) !== 0x2f) {
-      const originalPath = parseUrl.original(req as Parameters<typeof parseUrl.original>[0])?.pathname || '/'
+      const originalPath = parseUrl.original(req)?.pathname || '/'
       if (!pathMatches(originalPath, cookiePath)) {
         debug('path %s is outside the cookie path, no session', originalPath)
         next()
@@ -211,6 +217,7 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
 
     const state = new RequestState(config, req, response, next, secrets, cookieOptions)
     req.sessionStore = store
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called later with .apply(res), as a wrapper must
     state.originalEnd = response.end
     response.end = function end(...args: unknown[]) {
       return endResponse(state, args) as never

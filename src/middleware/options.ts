@@ -9,15 +9,14 @@ import { deprecate } from '../lib/deprecate.js'
 import { generateSessionId } from '../lib/ids.js'
 import { serializeSessionCookie } from '../lib/set-cookie.js'
 import type { Secrets } from '../lib/signing.js'
-import type { CookieOptions, SessionOptions, SessionRequest, StoreErrorPolicy } from '../types.js'
+import type { CookieOptions, SessionOptions, SessionRequest } from '../types.js'
 
 /** Everything the middleware needs, resolved from the options. */
 export interface MiddlewareConfig {
   name: string
   store: Store
-  /** The static cookie options, or `undefined` when `cookie` is a function. */
-  cookieObject: CookieOptions | undefined
-  cookieFunction: ((req: SessionRequest) => CookieOptions) | undefined
+  /** The `cookie` option: static options (validated once) or the app's function of the request. */
+  cookie: CookieOptions | ((req: SessionRequest) => unknown)
   genid: (req: SessionRequest) => unknown
   trustProxy: boolean | undefined
   resave: boolean
@@ -43,8 +42,9 @@ function optionalMilliseconds(value: unknown, name: string, max = Infinity): num
 
 function normaliseSecrets(secret: SessionOptions['secret']): Secrets | undefined {
   if (Array.isArray(secret)) {
-    if (secret.length === 0) throw new TypeError('secret option array must contain one or more strings')
-    return secret.slice()
+    const [first, ...rest] = secret as (string | Buffer | undefined)[]
+    if (first === undefined) throw new TypeError('secret option array must contain one or more strings')
+    return [first, ...rest] as Secrets
   }
   if (secret) return [secret]
   deprecate('req.secret; provide secret option')
@@ -74,52 +74,53 @@ function validateCookie(name: string, cookie: CookieOptions): void {
   }
 }
 
+function isGenid(value: unknown): value is MiddlewareConfig['genid'] {
+  return typeof value === 'function'
+}
+
 /**
  * Validates `options` and resolves the defaults; `defaultStore` makes the store when none is given. Throws a
  * `TypeError` naming the bad option.
  */
 export function resolveOptions(options: SessionOptions | undefined, defaultStore: () => Store): MiddlewareConfig {
   const opts: SessionOptions = options ?? {}
-  const genid = opts.genid ?? generateSessionId
-  if (typeof genid !== 'function') throw new TypeError('genid option must be a function')
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- read as a value to be validated, then called plainly
+  const genid: unknown = opts.genid ?? generateSessionId
+  if (!isGenid(genid)) throw new TypeError('genid option must be a function')
 
   const name = opts.name || opts.key || 'connect.sid'
   if (typeof name !== 'string') throw new TypeError('name option must be a string')
 
-  let resave = opts.resave
+  let resave: unknown = opts.resave
   if (resave === undefined) {
     deprecate('undefined resave option; provide resave option')
     resave = true
   }
-  let saveUninitialized = opts.saveUninitialized
+  let saveUninitialized: unknown = opts.saveUninitialized
   if (saveUninitialized === undefined) {
     deprecate('undefined saveUninitialized option; provide saveUninitialized option')
     saveUninitialized = true
   }
 
-  if (opts.unset && opts.unset !== 'destroy' && opts.unset !== 'keep') {
+  const unset: unknown = opts.unset
+  if (unset && unset !== 'destroy' && unset !== 'keep') {
     throw new TypeError('unset option must be "destroy" or "keep"')
   }
 
-  const storeErrors: StoreErrorPolicy = opts.storeErrors ?? 'fail'
+  const storeErrors: unknown = opts.storeErrors ?? 'fail'
   if (storeErrors !== 'fail' && storeErrors !== 'continue') {
     throw new TypeError('storeErrors option must be "fail" or "continue"')
   }
 
-  const cookie = opts.cookie ?? {}
-  let cookieObject: CookieOptions | undefined
-  let cookieFunction: MiddlewareConfig['cookieFunction']
-  if (typeof cookie === 'function') {
-    cookieFunction = cookie as (req: SessionRequest) => CookieOptions
-  } else if (typeof cookie === 'object' && cookie !== null) {
-    cookieObject = cookie
+  const cookie: unknown = opts.cookie ?? {}
+  if (typeof cookie === 'object' && cookie !== null) {
     validateCookie(name, cookie)
-  } else {
+  } else if (typeof cookie !== 'function') {
     throw new TypeError('cookie option must be an object or a function returning one')
   }
 
-  const store = opts.store ?? defaultStore()
-  if (store === null || typeof store !== 'object' || typeof store.on !== 'function') {
+  const store: unknown = opts.store ?? defaultStore()
+  if (store === null || typeof store !== 'object' || typeof (store as { on?: unknown }).on !== 'function') {
     throw new TypeError('store option must be a session store (an EventEmitter with get, set and destroy)')
   }
 
@@ -127,10 +128,9 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
 
   return {
     name,
-    store,
-    cookieObject,
-    cookieFunction,
-    genid: genid as (req: SessionRequest) => unknown,
+    store: store as Store,
+    cookie,
+    genid,
     trustProxy: opts.proxy,
     resave: Boolean(resave),
     rolling: Boolean(opts.rolling),
@@ -147,8 +147,8 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
 
 /** The cookie options in force for `req`. A throwing or non-object `cookie(req)` is reported as an error. */
 export function cookieOptionsFor(config: MiddlewareConfig, req: SessionRequest): CookieOptions {
-  if (config.cookieObject !== undefined) return config.cookieObject
-  const options = config.cookieFunction!(req)
+  if (typeof config.cookie !== 'function') return config.cookie
+  const options = config.cookie(req)
   if (options === null || typeof options !== 'object') {
     throw new TypeError('cookie option function must return an object of cookie options')
   }
