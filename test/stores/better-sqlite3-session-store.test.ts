@@ -13,7 +13,7 @@ import * as path from 'node:path'
 import session from 'express-session'
 import Database from 'better-sqlite3'
 import SqliteStoreFactory from 'better-sqlite3-session-store'
-import { describeStore, pkgVersion } from './harness.js'
+import { describeStore, pkgVersion } from '../support/store-harness.js'
 
 interface SqliteStore extends session.Store {
   client: Database.Database

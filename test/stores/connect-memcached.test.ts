@@ -8,7 +8,7 @@ import * as net from 'node:net'
 import session from 'express-session'
 import MemcachedStoreFactory from 'connect-memcached'
 import { startMemcached, type MemcachedServer } from '../support/servers.js'
-import { describeStore, pkgVersion, serverVersion } from './harness.js'
+import { describeStore, pkgVersion, serverVersion } from '../support/store-harness.js'
 
 interface MemcachedStore extends session.Store {
   prefix: string

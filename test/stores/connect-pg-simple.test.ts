@@ -8,7 +8,7 @@ import session from 'express-session'
 import connectPgSimple from 'connect-pg-simple'
 import pg from 'pg'
 import { startPostgres, type PostgresServer } from '../support/servers.js'
-import { describeStore, pkgVersion, serverVersion, sleep } from './harness.js'
+import { describeStore, pkgVersion, serverVersion, sleep } from '../support/store-harness.js'
 
 interface PGStore extends session.Store {
   pruneSessions(callback?: (err: Error | null) => void): void

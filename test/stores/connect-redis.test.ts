@@ -5,7 +5,7 @@
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
 import { startRedis, type RedisServer } from '../support/servers.js'
-import { describeStore, pkgVersion, serverVersion } from './harness.js'
+import { describeStore, pkgVersion, serverVersion } from '../support/store-harness.js'
 
 type Client = ReturnType<typeof createClient>
 

@@ -6,7 +6,7 @@
 import RedisStore from 'connect-redis7'
 import { createClient } from 'redis4'
 import { startRedis, type RedisServer } from '../support/servers.js'
-import { describeStore, pkgVersion, serverVersion } from './harness.js'
+import { describeStore, pkgVersion, serverVersion } from '../support/store-harness.js'
 
 type Client = ReturnType<typeof createClient>
 

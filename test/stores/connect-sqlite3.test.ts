@@ -9,7 +9,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import session from 'express-session'
 import SQLiteStoreFactory from 'connect-sqlite3'
-import { describeStore, pkgVersion } from './harness.js'
+import { describeStore, pkgVersion } from '../support/store-harness.js'
 
 interface SqliteDb {
   get(sql: string, params: unknown[], cb: (err: Error | null, row?: Record<string, unknown>) => void): void

@@ -8,7 +8,7 @@
 import session from 'express-session'
 import MySQLStoreFactory from 'express-mysql-session'
 import { startMariaDB, type MariaDBServer } from '../support/servers.js'
-import { describeStore, pkgVersion, serverVersion } from './harness.js'
+import { describeStore, pkgVersion, serverVersion } from '../support/store-harness.js'
 
 interface MySQLStore extends session.Store {
   options: { schema: { tableName: string } }

@@ -5,7 +5,7 @@
  */
 import session from 'express-session'
 import MemoryStoreFactory from 'memorystore'
-import { describeStore, pkgVersion } from './harness.js'
+import { describeStore, pkgVersion } from '../support/store-harness.js'
 
 interface LruCache {
   keys(): string[]

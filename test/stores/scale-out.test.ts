@@ -12,9 +12,9 @@ import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createClient } from 'redis'
 import { skipUnless, startRedis, type RedisServer } from '../support/servers.js'
-import { pkgVersion, serverVersion } from './harness.js'
+import { pkgVersion, serverVersion } from '../support/store-harness.js'
 
-const SERVER_SCRIPT = path.join(__dirname, 'fixtures', 'scale-out-server.ts')
+const SERVER_SCRIPT = path.join(__dirname, '..', 'support', 'scale-out-server.ts')
 const CONNECTIONS = 50
 const SECONDS = Number(process.env.SCALE_OUT_SECONDS ?? 10)
 

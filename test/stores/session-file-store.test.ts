@@ -10,7 +10,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import session from 'express-session'
 import FileStoreFactory from 'session-file-store'
-import { describeStore, pkgVersion } from './harness.js'
+import { describeStore, pkgVersion } from '../support/store-harness.js'
 
 interface FileStore extends session.Store {
   options: { path: string; reapIntervalObject?: NodeJS.Timeout }

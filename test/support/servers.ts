@@ -7,7 +7,7 @@
  * Missing binaries: locally the suite is skipped with one line; with CI=true a missing server is a failure.
  *
  *   import { describe, it, before, after } from 'node:test';
- *   import { skipUnless, startRedis, type RedisServer } from '../support/servers';
+ *   import { skipUnless, startRedis, type RedisServer } from '../support/servers.js';
  *
  *   describe('connect-redis', { skip: skipUnless('redis') }, () => {
  *     let redis: RedisServer;

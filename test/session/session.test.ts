@@ -16,7 +16,7 @@ import {
   shouldSetCookie,
   signedCookie,
   sid,
-} from './support/http.js'
+} from '../support/http.js'
 
 type Handler = (req: any, res: express.Response, next: express.NextFunction) => void
 

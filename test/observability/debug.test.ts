@@ -27,7 +27,7 @@ server.listen(0, '127.0.0.1', async () => {
 
 test('DEBUG=express-session follows each request by session ID', () => {
   const result = spawnSync(process.execPath, ['-e', script], {
-    cwd: path.join(__dirname, '..'),
+    cwd: path.join(__dirname, '..', '..'),
     env: { ...process.env, DEBUG: 'express-session', DEBUG_COLORS: 'no', NODE_V8_COVERAGE: '' },
     encoding: 'utf8',
     timeout: 20_000,

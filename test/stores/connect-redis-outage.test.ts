@@ -14,7 +14,7 @@
  * rejection), and every session whose save was acknowledged, before the kill or after the restart, is in
  * Redis and loads.
  *
- *   node --import tsx --test test/hardening/redis-outage.test.ts
+ *   node --import tsx --test test/stores/connect-redis-outage.test.ts
  */
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
@@ -24,7 +24,7 @@ import express from 'express'
 import session from 'express-session'
 import { createClient } from 'redis'
 import { skipUnless, startRedis, type RedisServer } from '../support/servers.js'
-import { cookieFrom, HttpClient, ProcessWatch, sleep } from './support.js'
+import { cookieFrom, HttpClient, ProcessWatch, sleep } from '../support/in-process.js'
 
 const STORE_TIMEOUT = 500
 const OUTAGE_MS = 2000

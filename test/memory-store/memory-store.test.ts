@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
-import { cookie, delay, sid } from './support/http.js'
+import { cookie, delay, sid } from '../support/http.js'
 
 const { MemoryStore, Store } = session
 

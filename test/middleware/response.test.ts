@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
-import { CountingStore, cookie, delay, setCookieFor, setCookies, shouldSetCookie, sid, waitFor } from './support/http.js'
+import { CountingStore, cookie, delay, setCookieFor, setCookies, shouldSetCookie, sid, waitFor } from '../support/http.js'
 
 type Handler = (req: any, res: any, next: express.NextFunction) => void
 

@@ -16,7 +16,7 @@ import http from 'node:http'
 import net from 'node:net'
 import fc from 'fast-check'
 import session from 'express-session'
-import { cookieValue, invoke, type Middleware } from './support.js'
+import { cookieValue, invoke, type Middleware } from './in-process.js'
 
 /** Unpadded base64 HMAC-SHA256 of `value`: the signature format of the session cookie. */
 export function hmac(value: string, secret: string | Buffer): string {

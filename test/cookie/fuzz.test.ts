@@ -3,7 +3,7 @@
  * Random and malformed Cookie headers never crash the process, never make the middleware answer an
  * error, and never adopt a session without a valid signature: see cookie-properties.ts for the model.
  *
- *   node --import tsx --test test/hardening/cookie-fuzz.test.ts
+ *   node --import tsx --test test/cookie/fuzz.test.ts
  *   FUZZ_SEED=123 ... reproduces a run; a failure prints its seed and path.
  */
 import assert from 'node:assert/strict'
@@ -21,8 +21,8 @@ import {
   wireProperty,
   type CookieFixture,
   type CookieStats,
-} from './cookie-properties.js'
-import { ProcessWatch } from './support.js'
+} from '../support/cookie-properties.js'
+import { ProcessWatch } from '../support/in-process.js'
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
 const IN_PROCESS_RUNS = 10_000

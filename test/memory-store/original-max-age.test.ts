@@ -1,11 +1,11 @@
 /**
  * The bundled MemoryStore through the shared store tests and the conformance kit.
- *   node --import tsx --test test/stores/memory-store.test.ts
+ *   node --import tsx --test test/memory-store/original-max-age.test.ts
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import session from 'express-session'
-import { describeStore, pkgVersion } from './harness.js'
+import { describeStore, pkgVersion } from '../support/store-harness.js'
 
 describeStore<session.MemoryStore>({
   title: `MemoryStore (express-session ${pkgVersion('express-session')}, in process)`,

@@ -23,7 +23,7 @@ import {
   shouldSetCookieWithAttribute,
   shouldSetCookieWithoutAttribute,
   sid,
-} from './support/http.js'
+} from '../support/http.js'
 
 // A self-signed certificate for localhost (EC P-256, valid until 2126), for the TLS tests only.
 const TLS_KEY = `-----BEGIN PRIVATE KEY-----

@@ -1,5 +1,5 @@
 /**
- * Helpers of the hardening tests: an in-process driver that runs the middleware on real
+ * Helpers of the fault and security tests: an in-process driver that runs the middleware on real
  * `IncomingMessage` / `ServerResponse` objects (no sockets, so tens of thousands of cases run in
  * seconds), a keep-alive HTTP client, and watchers for unhandled rejections and leaked resources.
  */

@@ -8,7 +8,7 @@
  * in the end no unhandled rejection, no uncaught exception, no pending timer from `storeTimeout` and no
  * open socket.
  *
- *   node --import tsx --test test/hardening/store-faults.test.ts
+ *   node --import tsx --test test/store/faults.test.ts
  */
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test'
 import express from 'express'
 import session from 'express-session'
 import { signedCookie } from '../support/http.js'
-import { activeResources, cookieFrom, HttpClient, ProcessWatch, sleep, TimerTracker, type HttpResult } from './support.js'
+import { activeResources, cookieFrom, HttpClient, ProcessWatch, sleep, TimerTracker, type HttpResult } from '../support/in-process.js'
 
 type Method = 'get' | 'set' | 'touch' | 'destroy'
 

@@ -2,11 +2,11 @@
  * `npm run fuzz`: the long property-based run of the cookie and signature path (see cookie-properties.ts).
  *
  *   npm run fuzz                                     # 1,000,000 cases in process + 100,000 over HTTP
- *   node --import tsx test/hardening/fuzz.ts --runs 200000 --wire 20000 --workers 2 --seed 42
+ *   node --import tsx test/cookie/fuzz.ts --runs 200000 --wire 20000 --workers 2 --seed 42
  *
  * The in-process cases are split over worker processes (one per CPU by default), in chunks of 50,000 with
  * a seed each; a failure prints the seed and path that reproduce it:
- *   node --import tsx test/hardening/fuzz.ts --runs 50000 --wire 0 --workers 1 --seed <seed>
+ *   node --import tsx test/cookie/fuzz.ts --runs 50000 --wire 0 --workers 1 --seed <seed>
  * Exit code 0 when every case held.
  */
 import { fork } from 'node:child_process'
@@ -21,8 +21,8 @@ import {
   RawHttpClient,
   wireProperty,
   type CookieStats,
-} from './cookie-properties.js'
-import { ProcessWatch } from './support.js'
+} from '../support/cookie-properties.js'
+import { ProcessWatch } from '../support/in-process.js'
 
 const CHUNK = 50_000
 const IN_PROCESS_LIMITS = { hugeValue: 65_536, manyCookies: 500 }

@@ -15,7 +15,7 @@ import {
   shouldNotSetCookie,
   shouldSetCookieWithAttribute,
   sid,
-} from './support/http.js'
+} from '../support/http.js'
 
 /** The application, written against node's req/res only. */
 function handler(req: any, res: http.ServerResponse, next: (err?: unknown) => void): void {

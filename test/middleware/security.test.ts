@@ -3,7 +3,7 @@
  * IDs the store does not know (session fixation), 192-bit random IDs, no cookie attribute injection through
  * name, domain or path, secret rotation, and regenerating the session on login.
  *
- *   node --import tsx --test test/hardening/security.test.ts
+ *   node --import tsx --test test/middleware/security.test.ts
  */
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
@@ -12,7 +12,7 @@ import express from 'express'
 import session from 'express-session'
 import request from 'supertest'
 import { CountingStore, cookie, setCookieFor, sid, signedCookie } from '../support/http.js'
-import { cookieValue, invoke, type Middleware } from './support.js'
+import { cookieValue, invoke, type Middleware } from '../support/in-process.js'
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const crypto = require('node:crypto') as typeof import('node:crypto')

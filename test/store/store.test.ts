@@ -10,7 +10,7 @@ import { inherits } from 'node:util'
 import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
-import { cookie, delay, shouldNotSetCookie, shouldSetCookie, signedCookie, sid } from './support/http.js'
+import { cookie, delay, shouldNotSetCookie, shouldSetCookie, signedCookie, sid } from '../support/http.js'
 
 const { Store, Session, Cookie } = session
 

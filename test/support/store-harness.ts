@@ -14,8 +14,8 @@ import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
 import { runStoreConformance, type StoreConformanceOptions } from 'express-session/conformance'
-import { cookie as cookieOf, expires as expiresOf, setCookieFor, sid as sidOf } from '../support/http.js'
-import { findBinary, serverAvailable, skipUnless, type ServerName } from '../support/servers.js'
+import { cookie as cookieOf, expires as expiresOf, setCookieFor, sid as sidOf } from './http.js'
+import { findBinary, serverAvailable, skipUnless, type ServerName } from './servers.js'
 
 /** A session store as the tests use it. */
 export type AnyStore = session.Store

@@ -2,7 +2,7 @@
  * The conformance kit itself: it passes a correct store, catches broken ones (each check can fail), reports
  * optional methods, honours capabilities/knownIssues/expiry options, and runs under a mocha-style runner
  * (test functions passed in, `this.skip()` / `this.timeout()`, bodies declaring no `done` parameter).
- *   node --import tsx --test test/stores/conformance-kit.test.ts
+ *   node --import tsx --test test/conformance/kit.test.ts
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'

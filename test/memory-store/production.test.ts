@@ -1,7 +1,7 @@
 /**
  * The bundled MemoryStore in production: `new MemoryStore({ max, checkPeriod })`. Expired sessions are swept
  * without being read, the sweep never keeps the process alive, `max` bounds the count (least recently used
- * evicted first) and `close()` stops the sweep. The 1.x behaviour is covered by test/memory-store.test.ts.
+ * evicted first) and `close()` stops the sweep. The 1.x behaviour is covered by test/memory-store/memory-store.test.ts.
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
