@@ -8,6 +8,7 @@
 // src/types.ts holds the shared type shapes (type-only imports, erased at runtime).
 import tseslint from 'typescript-eslint'
 import importX from 'eslint-plugin-import-x'
+import eslintComments from '@eslint-community/eslint-plugin-eslint-comments'
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript'
 
 const TOP = ['./src/memory-store.ts', './src/conformance', './src/index.ts', './src/index.mts']
@@ -17,7 +18,7 @@ export default tseslint.config(
   {
     files: ['src/**/*.ts', 'src/**/*.mts'],
     extends: [...tseslint.configs.strictTypeChecked],
-    plugins: { 'import-x': importX },
+    plugins: { 'import-x': importX, '@eslint-community/eslint-comments': eslintComments },
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -29,6 +30,8 @@ export default tseslint.config(
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
+      // every eslint-disable says why, after ` -- `
+      '@eslint-community/eslint-comments/require-description': ['error', { ignore: ['eslint-enable'] }],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-restricted-paths': ['error', {
         zones: [

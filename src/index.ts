@@ -55,7 +55,7 @@ function warnMemoryStoreInProduction(): void {
   console.warn(PRODUCTION_WARNING)
 }
 
-// eslint-disable-next-line @typescript-eslint/no-namespace
+// eslint-disable-next-line @typescript-eslint/no-namespace -- `export =` of a function with types beside it, as @types/express-session declares them
 namespace session {
   /** Session data: augment this interface to type `req.session` fields. */
   export interface SessionData {
@@ -95,7 +95,7 @@ namespace session {
 
 declare global {
   // Merged into Express's `Request` when Express's types are present, harmless otherwise.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express declares Request in this global namespace
   namespace Express {
     interface Request {
       /** This request's session; its data fields are typed by augmenting `SessionData`. */

@@ -217,7 +217,7 @@ export interface StoreConformanceOptions<S extends ConformanceStore = Conformanc
 
 /** node:test's functions, loaded lazily so that requiring this module under mocha never loads node:test. */
 function nodeTestFunctions(): TestFunctions {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when used (mocha users never load node:test)
   const nodeTest = require('node:test') as typeof import('node:test')
   return { describe: nodeTest.describe, it: nodeTest.it, before: nodeTest.before, after: nodeTest.after }
 }

@@ -39,7 +39,7 @@ let generatingFor: RequestState | undefined
  * Gives `req` a new session with ID `id`, its cookie resolved for this request. `state` is the request's, when
  * the middleware handles it.
  */
-function createSession(config: MiddlewareConfig, req: SessionRequest, id: unknown, state: RequestState | undefined): void {
+function attachNewSession(config: MiddlewareConfig, req: SessionRequest, id: unknown, state: RequestState | undefined): void {
   req.sessionID = id as string
   const sess = new Session(req)
   if (state !== undefined) attachTracker(sess, state)
@@ -63,7 +63,7 @@ export function generateSession(config: MiddlewareConfig, req: SessionRequest): 
   const state = stateOf(req) ?? (generatingFor?.req === req ? generatingFor : undefined)
   const id = config.genid(req)
   if (!isThenable(id)) {
-    createSession(config, req, id, state)
+    attachNewSession(config, req, id, state)
     return
   }
   return Promise.resolve(id).then(
@@ -71,7 +71,7 @@ export function generateSession(config: MiddlewareConfig, req: SessionRequest): 
       if (typeof value !== 'string') {
         throw new TypeError(`genid option must return a string or a Promise of a string (got ${typeof value})`)
       }
-      createSession(config, req, value, state)
+      attachNewSession(config, req, value, state)
     },
     (reason: unknown) => {
       throw reason instanceof Error ? reason : new Error(`genid option rejected: ${String(reason)}`)
