@@ -13,7 +13,8 @@
 // Temp dirs are removed afterwards (set KEEP_PACKAGING_TMP=1 to keep them for debugging).
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { ensureBuilt, envWithoutCoverage } from './support/node-process.js'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -26,8 +27,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
  * The environment of every child process: no colours, and no V8 coverage output (under `npm test`, c8 would
  * otherwise collect megabytes of coverage of tsc and npm, none of it of this package's repo files).
  */
-const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', npm_config_update_notifier: 'false' }
-delete childEnv.NODE_V8_COVERAGE
+const childEnv: NodeJS.ProcessEnv = { ...envWithoutCoverage(), NO_COLOR: '1', FORCE_COLOR: '0', npm_config_update_notifier: 'false' }
 
 interface RunResult {
   code: number | null
@@ -61,24 +61,6 @@ function run(command: string, args: string[], cwd: string, timeoutMs = 120_000):
 
 function describeRun(what: string, result: RunResult): string {
   return `${what} exited with ${result.code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs)
-  }
-  return newest
-}
-
-/** `npm pack` ships dist/ as it is: rebuild it first if it is missing or older than src/. */
-async function ensureBuilt(): Promise<void> {
-  const outputs = ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts'].map((file) => path.join(root, 'dist', file))
-  const fresh = outputs.every((file) => existsSync(file) && statSync(file).mtimeMs >= newestMtime(path.join(root, 'src')))
-  if (fresh) return
-  const built = await run(process.execPath, [path.join(root, 'scripts', 'build.js')], root)
-  assert.equal(built.code, 0, describeRun('the build', built))
 }
 
 function link(consumer: string, name: string): void {

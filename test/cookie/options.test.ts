@@ -18,6 +18,7 @@ import {
   shouldSetCookie,
   shouldSetCookieWithAttribute,
   shouldSetCookieWithoutAttribute,
+  warningsFrom,
   sid,
   type ExpressHandler,
   deprecationsSilenced,
@@ -43,22 +44,6 @@ function shouldNotHaveMaxAge(res: request.Response): void {
   const header = setCookieFor(res)
   assert.ok(header, 'should set the session cookie')
   assert.doesNotMatch(header, /max-age/i)
-}
-
-/** Collects process warnings emitted while `fn` runs (they are emitted on a later tick). */
-async function warningsDuring(fn: () => void): Promise<string[]> {
-  const messages: string[] = []
-  const listener = (warning: Error): void => {
-    messages.push(warning.message)
-  }
-  process.on('warning', listener)
-  try {
-    fn()
-    await new Promise((resolve) => setImmediate(resolve))
-  } finally {
-    process.off('warning', listener)
-  }
-  return messages
 }
 
 /** GET `path` as given on the request line (e.g. an absolute URL), which supertest cannot send. */
@@ -329,11 +314,11 @@ describe('cookie option', () => {
     it('given as a Date is deprecated, and used as the expiry date', { skip: deprecationsSilenced && 'deprecations are silenced' }, async () => {
       const date = new Date(Date.now() + 60_000)
       let middleware: ReturnType<typeof session> | undefined
-      const warnings = await warningsDuring(() => {
+      const warnings = await warningsFrom(() => {
         middleware = session({ secret: 'keyboard cat', resave: false, saveUninitialized: true, cookie: { maxAge: date as never } })
       })
       assert.ok(
-        warnings.includes('express-session deprecated maxAge as Date; pass number of milliseconds instead'),
+        warnings.includes('DeprecationWarning: express-session deprecated maxAge as Date; pass number of milliseconds instead'),
         JSON.stringify(warnings),
       )
       const res = await request(createExpressApp(middleware!)).get('/').expect(200)

@@ -39,10 +39,10 @@
  * Markdown file (GitHub's slugs: lower case, punctuation dropped, spaces to hyphens, `-1`, `-2` for repeats).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ensureBuilt, runNode } from '../support/node-process.js';
 
 const root = path.join(__dirname, '..', '..');
 const docsDir = path.join(root, 'docs');
@@ -332,28 +332,6 @@ interface CompiledBlock extends Block {
   offset: number;
 }
 
-function run(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.NODE_V8_COVERAGE; // no coverage of tsc: none of it is src/
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 describe('js and ts blocks', () => {
   let dir = '';
   let blocksDir = '';
@@ -425,15 +403,11 @@ describe('js and ts blocks', () => {
     keep = true;
     assert.ok(codeBlocks.some((block) => block.file === 'README.md' && isJs(block.lang)), 'README.md has no js block: is the parser broken?');
 
-    // The declarations checked against are the built ones: rebuild when dist/ is missing or older than src/.
-    const declarations = ['index.d.ts', 'index.d.mts'].map((file) => path.join(root, 'dist', file));
-    if (!declarations.every((file) => existsSync(file) && statSync(file).mtimeMs >= newestMtime(path.join(root, 'src')))) {
-      const built = await run([path.join(root, 'scripts', 'build.js')]);
-      assert.equal(built.code, 0, `the build failed:\n${built.output}`);
-    }
+    // The declarations checked against are the built ones.
+    await ensureBuilt();
 
     const tsc = require.resolve('typescript/bin/tsc');
-    const result = await run([tsc, '-p', path.join(dir, 'tsconfig.json'), '--pretty', 'false', '--listFiles']);
+    const result = await runNode([tsc, '-p', path.join(dir, 'tsconfig.json'), '--pretty', 'false', '--listFiles']);
     const lines = result.output.split('\n').filter((line) => line.trim() !== '');
 
     // Diagnostics, each mapped back to its Markdown line.

@@ -12,10 +12,11 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, appendFileSync, mkdirSync } f
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it, after } from 'node:test'
+import { envWithoutCoverage } from '../support/node-process.js'
 
 const root = path.join(__dirname, '..', '..')
 const run = promisify(execFile)
-const env = { ...process.env, NODE_V8_COVERAGE: '' }
+const env = envWithoutCoverage()
 
 function builtModules(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

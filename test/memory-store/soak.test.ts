@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it, before } from 'node:test'
+import { envWithoutCoverage } from '../support/node-process.js'
 
 const worker = path.join(__dirname, '..', 'support', 'soak-worker.ts')
 const REQUESTS = 3000
@@ -35,7 +36,7 @@ interface SoakResult {
 async function soak(mode: 'sweep' | 'max' | 'control'): Promise<SoakResult> {
   const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', worker, mode, String(REQUESTS)], {
     cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, NODE_V8_COVERAGE: '' },
+    env: envWithoutCoverage(),
     timeout: 240_000,
   })
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '))
