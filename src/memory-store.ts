@@ -200,7 +200,8 @@ proto.all = function all(callback) {
     const session = readSession(this, sid)
     if (session) sessions[sid] = session
   }
-  if (typeof callback === 'function') setImmediate(callback, null, sessions)
+  // optional in 1.x, whatever the type says; a non-function is refused by setImmediate, as in 1.x
+  if (callback as unknown) setImmediate(callback, null, sessions)
 }
 
 proto.clear = function clear(callback) {
@@ -222,11 +223,11 @@ proto.get = function get(sid, callback) {
     setImmediate(callback, err)
     return
   }
-  if (session !== undefined) {
-    const internals = internalsOf(this)
-    // reading counts as use for the least-recently-used order
-    const expiry = internals.order.get(sid)
-    if (internals.max !== Infinity && expiry !== undefined) use(internals.order, sid, expiry)
+  const { order, max } = internalsOf(this)
+  // reading counts as use for the least-recently-used order
+  if (session !== undefined && max !== Infinity) {
+    const expiry = order.get(sid)
+    if (expiry !== undefined) use(order, sid, expiry)
   }
   setImmediate(callback, null, session)
 }

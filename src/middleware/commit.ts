@@ -61,9 +61,8 @@ export function writeSessionCookie(state: RequestState): void {
       state.touched = true
     }
 
-    const id = req.sessionID
-    if (typeof id !== 'string') throw new TypeError('req.sessionID must be a string to sign the session cookie')
-    const value = serializeSessionCookie(config.name, signSessionId(id, state.secrets), sess.cookie.data)
+    // shouldSetCookie said yes only for a string ID
+    const value = serializeSessionCookie(config.name, signSessionId(req.sessionID as string, state.secrets), sess.cookie.data)
     debug('set-cookie %s', value)
     appendSetCookie(state.res, value)
   } catch (err) {

@@ -42,9 +42,9 @@ function optionalMilliseconds(value: unknown, name: string, max = Infinity): num
 
 function normaliseSecrets(secret: SessionOptions['secret']): Secrets | undefined {
   if (Array.isArray(secret)) {
-    const [first, ...rest] = secret as (string | Buffer | undefined)[]
-    if (first === undefined) throw new TypeError('secret option array must contain one or more strings')
-    return [first, ...rest] as Secrets
+    if (secret.length === 0) throw new TypeError('secret option array must contain one or more strings')
+    // non-empty; a non-string member fails when it is used to sign, as in 1.19.0
+    return secret.slice() as unknown as Secrets
   }
   if (secret) return [secret]
   deprecate('req.secret; provide secret option')

@@ -389,6 +389,22 @@ describe('req.session.save()', () => {
   })
 })
 
+describe('Session methods on a request the middleware did not handle', () => {
+  it('save(), reload(), destroy() and regenerate() with a callback throw a TypeError naming the missing middleware, as 1.19.0 throws', () => {
+    const req = { sessionID: 'made-by-hand' } as any
+    for (const method of ['save', 'reload', 'destroy', 'regenerate'] as const) {
+      const sess = new session.Session(req)
+      assert.throws(() => (sess[method] as (cb: () => void) => unknown)(() => undefined),
+        { name: 'TypeError', message: /req\.sessionStore is not set: the session middleware did not run/ }, method)
+    }
+  })
+
+  it('without a callback, the promise rejects with that error', async () => {
+    const sess = new session.Session({ sessionID: 'made-by-hand' } as any)
+    await assert.rejects(sess.save(), { name: 'TypeError', message: /session middleware did not run/ })
+  })
+})
+
 describe('req.session.touch() and resetMaxAge()', () => {
   for (const method of ['touch', 'resetMaxAge'] as const) {
     it(`${method}() resets cookie.maxAge to the original maxAge and returns the session`, async () => {

@@ -149,6 +149,22 @@ describe('Store', () => {
   })
 })
 
+describe('store.generate(req)', () => {
+  it('replaced by one that sets no req.session: the request gets an error saying so, not a crash', async () => {
+    const store = new session.MemoryStore()
+    const app = express()
+    app.use(session({ store, secret: 'keyboard cat', resave: false, saveUninitialized: true }))
+    store.generate = () => undefined
+    app.use((_req, res) => res.end('reached the route'))
+    app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(500).end(err.message)
+    })
+    const res = await request(app).get('/').expect(500)
+    assert.equal(res.text, 'store.generate(req) did not set req.session')
+    assert.equal(res.headers['set-cookie'], undefined)
+  })
+})
+
 describe('store.regenerate(req, fn)', () => {
   it('destroys the old session, then generates a new one even if destroy failed, then calls fn(err)', async () => {
     class FailingDestroy extends ClassStore {
