@@ -19,8 +19,9 @@ const requests = Number(requestsArg)
 if (!['sweep', 'max', 'control'].includes(mode) || !(requests > 0)) {
   throw new Error('usage: soak-worker.ts <sweep|max|control> <requests>')
 }
-const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) throw new Error('run with --expose-gc')
+const exposedGc = (globalThis as { gc?: () => void }).gc
+if (exposedGc === undefined) throw new Error('run with --expose-gc')
+const gc: () => void = exposedGc
 
 const MAX = 1000
 const SHORT_MAX_AGE = 200
@@ -65,7 +66,7 @@ const server = http.createServer((req, res) => {
 })
 
 function heapAfterGc(): number {
-  gc?.()
+  gc()
   return process.memoryUsage().heapUsed
 }
 
