@@ -13,6 +13,22 @@ import type { SessionRequest } from '../types.js'
 /** Secrets to sign with (the first) and to verify with (all, in turn). */
 export type Secrets = readonly [string | Buffer, ...(string | Buffer)[]]
 
+/**
+ * Decodes one cookie value as the `cookie` 0.7 parser of express-session 1.19.0 does: a value in double quotes
+ * (RFC 6265 allows them) loses the quotes, then `%`-escapes are decoded when they are valid.
+ */
+function decodeCookieValue(raw: string): string {
+  const value = raw.charCodeAt(0) === 0x22 && raw.charCodeAt(raw.length - 1) === 0x22 ? raw.slice(1, -1) : raw
+  if (!value.includes('%')) return value
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+const parseOptions = { decode: decodeCookieValue }
+
 /** Verifies `value` (without its `s:` prefix) with each secret in turn; `false` when none matches. */
 export function unsignWithAny(value: string, secrets: Secrets): string | false {
   for (const secret of secrets) {
@@ -44,7 +60,7 @@ function verifiedId(value: unknown, secrets: Secrets): string | undefined {
 export function readSessionId(req: SessionRequest, name: string, secrets: Secrets): string | undefined {
   const header = req.headers.cookie
   let id: string | undefined
-  if (typeof header === 'string' && header !== '') id = verifiedId(parse(header)[name], secrets)
+  if (typeof header === 'string' && header !== '') id = verifiedId(parse(header, parseOptions)[name], secrets)
 
   if (!id && req.signedCookies) {
     const value = req.signedCookies[name]
