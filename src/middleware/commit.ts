@@ -11,6 +11,7 @@ import { isSecure } from '../lib/secure.js'
 import { appendSetCookie, serializeClearingCookie, serializeSessionCookie } from '../lib/set-cookie.js'
 import { signSessionId } from '../lib/signing.js'
 import { callStore } from '../lib/store-call.js'
+import { ServerResponse } from 'node:http'
 import type { AnyResponse } from '../types.js'
 import {
   currentJson,
@@ -86,6 +87,64 @@ function finish(state: RequestState, args: EndArgs): void {
   }
 }
 
+/** The body chunk of `end(chunk?, encoding?, callback?)` arguments, if any. */
+function endChunk(args: EndArgs): unknown {
+  return typeof args[0] === 'function' ? undefined : args[0]
+}
+
+/** Whether node's `end` accepts the chunk (it throws on a truthy chunk that is not a string or bytes). */
+function isEndableChunk(chunk: unknown): boolean {
+  return !chunk || typeof chunk === 'string' || chunk instanceof Uint8Array
+}
+
+/**
+ * Whether node would add `Content-Length` for a body given to `end()` (HTTP/1.1, a response that has a body, and
+ * no framing header set by the application).
+ */
+function framedByContentLength(req: RequestState['req'], res: ServerResponse): boolean {
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor < 1 || req.method === 'HEAD') return false
+  const status = res.statusCode
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return false
+  return !res.hasHeader('content-length') && !res.hasHeader('transfer-encoding') && !res.hasHeader('trailer')
+}
+
+/**
+ * Makes an HTTP/1 response ended, as the application sees it, while the store works: its headers are committed
+ * now, with the `Content-Length` node would give the body, so that a header set after `end()` throws as it would on
+ * a bare server. A `write()` in that time writes nothing and returns `false`, as after node's own `end`; the error
+ * node would emit on the response (fatal without a listener) goes to the write's callback only. The body goes
+ * out once the store has answered, in one write. Under HTTP/2 the headers stay open until then.
+ */
+function holdResponse(state: RequestState, args: EndArgs): void {
+  const { req } = state
+  if (req.httpVersionMajor !== 1) return
+  const res = state.res as ServerResponse
+  if (!res.headersSent) {
+    if (framedByContentLength(req, res)) {
+      const chunk = endChunk(args)
+      const encoding = typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined
+      const length = !chunk ? 0 : typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).byteLength
+      res.setHeader('Content-Length', length)
+    }
+    res.writeHead(res.statusCode)
+  }
+  const ownWrite = Object.hasOwn(res, 'write') ? res.write : undefined
+  res.write = function write(chunk: unknown, ...rest: unknown[]): boolean {
+    if (chunk == null || !isEndableChunk(chunk)) {
+      // node's own write throws on these before anything else
+      return Reflect.apply(ServerResponse.prototype.write, res, [chunk, ...rest]) as boolean
+    }
+    const callback = rest.find((arg) => typeof arg === 'function') as ((err: Error) => void) | undefined
+    debug('write after end() ignored')
+    if (callback) process.nextTick(callback, Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' }))
+    return false
+  } as ServerResponse['write']
+  state.releaseResponse = () => {
+    if (ownWrite) res.write = ownWrite
+    else delete (res as Partial<ServerResponse>).write
+  }
+}
+
 /** What the end of the response does with the store. */
 type Commit = 'destroy' | 'save' | 'touch' | undefined
 
@@ -107,7 +166,8 @@ function decideCommit(state: RequestState): Commit {
 
 /**
  * The replacement of `res.end`: commits the session, then ends the response once, passing the
- * application's `chunk`, `encoding` and `callback` through. A second call returns `false`.
+ * application's `chunk`, `encoding` and `callback` through. Until then the response is held (see
+ * {@link holdResponse}). A second call returns `false` and writes nothing, as in 1.x.
  */
 export function endResponse(state: RequestState, args: EndArgs): AnyResponse | false {
   if (state.ended) return false
@@ -129,15 +189,24 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     commit = undefined
   }
 
-  if (commit === undefined) {
+  // a chunk node refuses: its end throws now and the response stays open for a later end()
+  if (commit === undefined || !isEndableChunk(endChunk(args))) {
     finish(state, args)
     return res
+  }
+  try {
+    holdResponse(state, args)
+  } catch (err) {
+    // node's end would have thrown the same (e.g. a Trailer header without chunked encoding): not ended
+    state.ended = false
+    throw err
   }
 
   // the ID as the application leaves it, passed to the store as 1.19.0 does (the middleware set it)
   const id = req.sessionID as string
   const done = (err: Error | null): void => {
     if (err && !config.continueOnStoreError) setImmediate(state.next, err)
+    state.releaseResponse?.()
     try {
       finish(state, args)
     } catch (endError) {
