@@ -128,11 +128,11 @@ function holdResponse(state: RequestState, args: EndArgs): void {
     }
     res.writeHead(res.statusCode)
   }
-  const ownWrite = Object.hasOwn(res, 'write') ? res.write : undefined
+  const ownWrite = Object.getOwnPropertyDescriptor(res, 'write')
   res.write = function write(chunk: unknown, ...rest: unknown[]): boolean {
     if (chunk == null || !isEndableChunk(chunk)) {
       // node's own write throws on these before anything else
-      return Reflect.apply(ServerResponse.prototype.write, res, [chunk, ...rest]) as boolean
+      return ServerResponse.prototype.write.call(res, chunk, ...(rest as [BufferEncoding]))
     }
     const callback = rest.find((arg) => typeof arg === 'function') as ((err: Error) => void) | undefined
     debug('write after end() ignored')
@@ -140,7 +140,7 @@ function holdResponse(state: RequestState, args: EndArgs): void {
     return false
   } as ServerResponse['write']
   state.releaseResponse = () => {
-    if (ownWrite) res.write = ownWrite
+    if (ownWrite) Object.defineProperty(res, 'write', ownWrite)
     else delete (res as Partial<ServerResponse>).write
   }
 }
