@@ -53,8 +53,12 @@ export type AnyResponse = ServerResponse | Http2ServerResponse
 /** The callback Connect-style middleware receives. */
 export type NextFunction = (err?: unknown) => void
 
-/** How store failures are handled: `'fail'` passes them to `next(err)` (1.x), `'continue'` carries on without. */
-export type StoreErrorPolicy = 'fail' | 'continue'
+/**
+ * How store failures are handled: `'fail'` passes them to `next(err)` (1.x), `'continue'` carries on without,
+ * `'strict'` is `'fail'` where a failed save at the end of the response gives the error handler's response
+ * instead of the route's.
+ */
+export type StoreErrorPolicy = 'fail' | 'continue' | 'strict'
 
 /** A function of the request; declared as a method so handlers typed with Express's `Request` are accepted. */
 export type RequestFunction<R> = { bivarianceHack(req: RequestOf): R }['bivarianceHack']

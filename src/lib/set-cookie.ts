@@ -36,3 +36,11 @@ export function appendSetCookie(res: AnyResponse, value: string): void {
   else header = [String(previous), value]
   res.setHeader('Set-Cookie', header)
 }
+
+/** Removes one `Set-Cookie` value appended by {@link appendSetCookie}, keeping the others. */
+export function removeSetCookie(res: AnyResponse, value: string): void {
+  const previous = res.getHeader('Set-Cookie')
+  const kept = (Array.isArray(previous) ? previous : [String(previous)]).filter((header) => header !== value)
+  if (kept.length === 0) res.removeHeader('Set-Cookie')
+  else res.setHeader('Set-Cookie', kept)
+}

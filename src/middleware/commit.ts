@@ -8,7 +8,7 @@
 import { debug } from '../lib/debug.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { isSecure } from '../lib/secure.js'
-import { appendSetCookie, serializeClearingCookie, serializeSessionCookie } from '../lib/set-cookie.js'
+import { appendSetCookie, removeSetCookie, serializeClearingCookie, serializeSessionCookie } from '../lib/set-cookie.js'
 import { signSessionId } from '../lib/signing.js'
 import { callStore } from '../lib/store-call.js'
 import { ServerResponse } from 'node:http'
@@ -66,6 +66,7 @@ export function writeSessionCookie(state: RequestState): void {
     const value = serializeSessionCookie(config.name, signSessionId(req.sessionID as string, state.secrets), sess.cookie.data)
     debug('set-cookie %s', value)
     appendSetCookie(state.res, value)
+    state.sessionCookie = value
   } catch (err) {
     setImmediate(state.next, err)
   }
@@ -108,18 +109,42 @@ function framedByContentLength(req: RequestState['req'], res: ServerResponse): b
   return !res.hasHeader('content-length') && !res.hasHeader('transfer-encoding') && !res.hasHeader('trailer')
 }
 
+/** Node's error for a header change once the headers are sent. */
+function headersSentError(): Error {
+  return Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' })
+}
+
+/** Replaces the response's method `name` until `state.releaseResponse()` puts the previous one back. */
+function replaceUntilRelease(state: RequestState, res: ServerResponse, name: keyof ServerResponse, replacement: unknown): void {
+  const own = Object.getOwnPropertyDescriptor(res, name)
+  Object.defineProperty(res, name, { value: replacement, configurable: true, writable: true, enumerable: own?.enumerable ?? false })
+  const releasePrevious = state.releaseResponse
+  state.releaseResponse = () => {
+    if (own) Object.defineProperty(res, name, own)
+    else Reflect.deleteProperty(res, name)
+    releasePrevious?.()
+  }
+}
+
 /**
- * Makes an HTTP/1 response ended, as the application sees it, while the store works: its headers are committed
- * now, with the `Content-Length` node would give the body, so that a header set after `end()` throws as it would on
- * a bare server. A `write()` in that time writes nothing and returns `false`, as after node's own `end`; the error
- * node would emit on the response (fatal without a listener) goes to the write's callback only. The body goes
- * out once the store has answered, in one write. Under HTTP/2 the headers stay open until then.
+ * Makes an HTTP/1 response ended, as the application sees it, while the store works, and sends it in one write
+ * once the store has answered. Its headers are committed now, with the `Content-Length` node would give the
+ * body, so that a header set after `end()` throws as it would on a bare server; with `headersOpen` (the
+ * `'strict'` policy, whose failed save gives the error handler's response) they stay open and header changes
+ * throw node's error all the same. A `write()` meanwhile writes nothing and returns `false`, as after node's
+ * own `end`; the error node would also emit on the response (fatal without a listener) goes to the write's
+ * callback only. Under HTTP/2 the headers stay open until the store answered.
  */
-function holdResponse(state: RequestState, args: EndArgs): void {
+function holdResponse(state: RequestState, args: EndArgs, headersOpen: boolean): void {
   const { req } = state
   if (req.httpVersionMajor !== 1) return
   const res = state.res as ServerResponse
-  if (!res.headersSent) {
+  if (headersOpen) {
+    const refuse = (): never => {
+      throw headersSentError()
+    }
+    for (const name of ['setHeader', 'appendHeader', 'removeHeader', 'writeHead'] as const) replaceUntilRelease(state, res, name, refuse)
+  } else if (!res.headersSent) {
     if (framedByContentLength(req, res)) {
       const chunk = endChunk(args)
       const encoding = typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined
@@ -128,8 +153,7 @@ function holdResponse(state: RequestState, args: EndArgs): void {
     }
     res.writeHead(res.statusCode)
   }
-  const ownWrite = Object.getOwnPropertyDescriptor(res, 'write')
-  res.write = function write(chunk: unknown, ...rest: unknown[]): boolean {
+  replaceUntilRelease(state, res, 'write', function write(chunk: unknown, ...rest: unknown[]): boolean {
     if (chunk == null || !isEndableChunk(chunk)) {
       // node's own write throws on these before anything else
       return ServerResponse.prototype.write.call(res, chunk, ...(rest as [BufferEncoding]))
@@ -138,11 +162,26 @@ function holdResponse(state: RequestState, args: EndArgs): void {
     debug('write after end() ignored')
     if (callback) process.nextTick(callback, Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' }))
     return false
-  } as ServerResponse['write']
-  state.releaseResponse = () => {
-    if (ownWrite) Object.defineProperty(res, 'write', ownWrite)
-    else delete (res as Partial<ServerResponse>).write
-  }
+  })
+}
+
+/** Headers that describe the body of a dropped response, not the one the error handler will send. */
+const DROPPED_BODY_HEADERS = ['Content-Length', 'Transfer-Encoding', 'Content-Type', 'Content-Encoding', 'ETag', 'Last-Modified']
+
+/**
+ * `storeErrors: 'strict'`: the route's response, held while its session was saved, is dropped for a failed save
+ * (with its session cookie and the headers describing its body), and the error goes to the error handler, whose response is sent instead.
+ */
+function abandonResponse(state: RequestState, err: Error): void {
+  state.releaseResponse?.()
+  state.releaseResponse = undefined
+  const { res } = state
+  if (state.sessionCookie !== undefined) removeSetCookie(res, state.sessionCookie)
+  for (const name of DROPPED_BODY_HEADERS) res.removeHeader(name)
+  // the error handler's end() ends the response, without another commit
+  state.ended = false
+  state.disabled = true
+  setImmediate(state.next, err)
 }
 
 /** What the end of the response does with the store. */
@@ -194,8 +233,9 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     finish(state, args)
     return res
   }
+  const strict = commit === 'save' && config.strictSave
   try {
-    holdResponse(state, args)
+    holdResponse(state, args, strict)
   } catch (err) {
     // node's end would have thrown the same (e.g. a Trailer header without chunked encoding): not ended
     state.ended = false
@@ -205,6 +245,10 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
   // the ID as the application leaves it, passed to the store as 1.19.0 does (the middleware set it)
   const id = req.sessionID as string
   const done = (err: Error | null): void => {
+    if (err && strict && !res.headersSent) {
+      abandonResponse(state, err)
+      return
+    }
     if (err && !config.continueOnStoreError) setImmediate(state.next, err)
     state.releaseResponse?.()
     try {

@@ -29,6 +29,8 @@ export interface MiddlewareConfig {
   absoluteTimeout: number
   storeTimeout: number
   continueOnStoreError: boolean
+  /** `storeErrors: 'strict'`: a failed save at the end replaces the route's response with the error handler's. */
+  strictSave: boolean
 }
 
 function optionalMilliseconds(value: unknown, name: string, max = Infinity): number {
@@ -108,8 +110,8 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
   }
 
   const storeErrors: unknown = opts.storeErrors ?? 'fail'
-  if (storeErrors !== 'fail' && storeErrors !== 'continue') {
-    throw new TypeError('storeErrors option must be "fail" or "continue"')
+  if (storeErrors !== 'fail' && storeErrors !== 'continue' && storeErrors !== 'strict') {
+    throw new TypeError('storeErrors option must be "fail", "continue" or "strict"')
   }
 
   const cookie: unknown = opts.cookie ?? {}
@@ -142,6 +144,7 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
     // longer delays overflow setTimeout, which then fires at once
     storeTimeout: optionalMilliseconds(opts.storeTimeout, 'storeTimeout', 2 ** 31 - 1),
     continueOnStoreError: storeErrors === 'continue',
+    strictSave: storeErrors === 'strict',
   }
 }
 

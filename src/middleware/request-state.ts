@@ -32,6 +32,8 @@ export class RequestState implements RequestTracker {
   destroyedId: string | undefined = undefined
   /** The session's data JSON, computed once within one decision point (see {@link currentJson}). */
   snapshot: string | undefined = undefined
+  /** The session's `Set-Cookie` value this response carries, if any. */
+  sessionCookie: string | undefined = undefined
   /** Undoes the hold on the response (see `holdResponse`) before it is really ended. */
   releaseResponse: (() => void) | undefined = undefined
   /** The response's `end` before this middleware replaced it. */

@@ -66,6 +66,7 @@ typeOnly(() => {
 
   // This package's additions.
   app.use(session({ secret: 'x', clearCookieOnDestroy: true, absoluteTimeout: 86_400_000, storeTimeout: 2000, storeErrors: 'continue' }))
+  app.use(session({ secret: 'x', storeErrors: 'strict' }))
 
   // The middleware mounts on Express, and is a plain (req, res, next) function.
   const middleware = session({ secret: 'x' })
