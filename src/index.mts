@@ -17,6 +17,7 @@ export type {
   SessionEvent,
   SessionEventMessage,
   StoreCallContext,
+  StoreErrorMessage,
   AsyncStoreCallback,
 } from './index.js'
 

@@ -16,7 +16,12 @@ import { AsyncStore as AsyncStoreClass, type AsyncStoreCallback as AsyncStoreCal
 import { Cookie as CookieClass, type CookieData as CookieDataShape } from './core/cookie.js'
 import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './core/session.js'
 import { Store as StoreClass } from './core/store.js'
-import type { SessionEvent as SessionEventName, SessionEventMessage as SessionEventPayload, StoreCallContext as StoreCallPayload } from './lib/diagnostics.js'
+import type {
+  SessionEvent as SessionEventName,
+  SessionEventMessage as SessionEventPayload,
+  StoreCallContext as StoreCallPayload,
+  StoreErrorMessage as StoreErrorPayload,
+} from './lib/diagnostics.js'
 import { MemoryStore as MemoryStoreClass, type MemoryStoreOptions as MemoryStoreOptionsShape } from './memory-store.js'
 import { createMiddleware, type SessionMiddleware } from './middleware/index.js'
 import { resolveOptions } from './middleware/options.js'
@@ -70,6 +75,7 @@ namespace session {
   export type SessionEvent = SessionEventName
   export type SessionEventMessage = SessionEventPayload
   export type StoreCallContext = StoreCallPayload
+  export type StoreErrorMessage = StoreErrorPayload
 
   /** Base of session stores (an EventEmitter); see "Writing a store" in the README. */
   export const Store = StoreClass

@@ -168,10 +168,10 @@ export class Session {
   save(): Promise<void>
   save(callback?: SessionCallback): this | Promise<void> {
     const tracker = trackerOfSession(this)
-    debug('saving %s', this.id)
+    debug(this.req, 'saving %s', this.id)
     if (tracker !== undefined) tracker.saved(this, sessionDataJson(this))
     return complete(this, callback, (done) => {
-      callStore(hostOf(this).store, 'set', [this.id, this], tracker?.storeTimeout ?? 0, done)
+      callStore(hostOf(this).store, 'set', [this.id, this], tracker?.storeTimeout ?? 0, done, this.req)
     })
   }
 
@@ -180,12 +180,15 @@ export class Session {
   reload(): Promise<void>
   reload(callback?: SessionCallback): this | Promise<void> {
     const tracker = trackerOfSession(this)
-    debug('reloading %s', this.id)
+    debug(this.req, 'reloading %s', this.id)
     return complete(this, callback, (done) => {
       const { req, store } = hostOf(this)
       callStore<object>(store, 'get', [this.id], tracker?.storeTimeout ?? 0, (err, data) => {
         if (err) return done(err)
-        if (!data) return done(new Error('failed to load session'))
+        if (!data) {
+          debug(req, 'session %s not found in the store on reload', this.id)
+          return done(new Error('failed to load session'))
+        }
         try {
           const reloaded = store.createSession(req, data) as unknown
           if (tracker !== undefined && reloaded !== null && typeof reloaded === 'object') attachTracker(reloaded, tracker)
@@ -193,7 +196,7 @@ export class Session {
           return done(createError)
         }
         done()
-      })
+      }, req)
     })
   }
 
@@ -206,12 +209,15 @@ export class Session {
     const id = this.id
     delete req.session
     tracker?.destroyed(id)
-    debug('destroying %s', id)
+    debug(req, 'destroying %s', id)
     return complete(this, callback, (done) => {
       callStore(hostOf(this).store, 'destroy', [id], tracker?.storeTimeout ?? 0, (err) => {
-        if (!err) publishSessionEvent('destroyed', id, req)
+        if (!err) {
+          debug(req, 'destroyed %s', id)
+          publishSessionEvent('destroyed', id, req)
+        }
         done(err)
-      })
+      }, req)
     })
   }
 
@@ -230,12 +236,14 @@ export class Session {
     const keepData = (optionsOrCallback as RegenerateOptions | null | undefined)?.keepData === true
     const previousId = this.id
     const kept = keepData ? dataOf(this) : undefined
+    debug(this.req, keepData ? 'regenerating %s, keeping its data' : 'regenerating %s', previousId)
     return complete(this, callback, (done) => {
       const { req, store } = hostOf(this)
       store.regenerate(req, (err?: unknown) => {
         const fresh = req.session
         if (fresh) {
           if (kept !== undefined) Object.assign(fresh, kept)
+          debug(req, 'regenerated %s as %s', previousId, fresh.id)
           publishSessionEvent('regenerated', fresh.id, req, previousId)
         }
         done(err)

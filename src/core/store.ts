@@ -67,7 +67,7 @@ Store.prototype.regenerate = function regenerate(this: Store, req: SessionReques
     }
     if (isThenable(pending)) pending.then(() => callback(err ?? undefined), callback)
     else callback(err ?? undefined)
-  })
+  }, req)
 }
 
 Store.prototype.load = function load(this: Store, sid: string, callback: (err?: unknown, session?: Session) => void): void {

@@ -1,7 +1,8 @@
 /**
  * `node:diagnostics_channel` channels. Store calls are traced on `express-session:store:<method>`
- * tracing channels; session lifecycle events are published on `express-session:session:<event>`.
- * Publishing is skipped entirely when nobody subscribes.
+ * tracing channels; every failed store call is published on `express-session:store:error`; session lifecycle
+ * events are published on `express-session:session:<event>`. Publishing is skipped entirely when nobody
+ * subscribes.
  */
 
 import * as diagnostics from 'node:diagnostics_channel'
@@ -33,6 +34,20 @@ export interface SessionEventMessage {
   /** For `expired`: why (`'absoluteTimeout'` or `'maxAge'`). */
   reason?: string
   /** The request, when the event happened during one. */
+  req?: unknown
+}
+
+/** What `express-session:store:error` publishes: one failed store call. */
+export interface StoreErrorMessage {
+  /** The store method: `get`, `set`, `touch`, `destroy`, ... */
+  method: string
+  /** The session ID the call was about, when it had one. */
+  sessionId: string | undefined
+  /** The store called. */
+  store: object
+  /** The failure (`code: 'ESTORETIMEOUT'` for a timeout). */
+  error: Error
+  /** The request the call was made for, when there was one. */
   req?: unknown
 }
 
@@ -98,4 +113,23 @@ export function publishSessionEvent(
   if (previousSessionId !== undefined) message.previousSessionId = previousSessionId
   if (reason !== undefined) message.reason = reason
   channel.publish(message)
+}
+
+const storeErrorChannel = diagnostics.channel('express-session:store:error')
+
+/**
+ * Publishes a failed store call on `express-session:store:error`; the message is built only when somebody
+ * listens. Every call through `callStore` that fails is published there already.
+ */
+export function publishStoreError(
+  method: string,
+  sessionId: string | undefined,
+  store: object,
+  error: Error,
+  req?: unknown,
+): void {
+  if (!storeErrorChannel.hasSubscribers) return
+  const message: StoreErrorMessage = { method, sessionId, store, error }
+  if (req !== undefined) message.req = req
+  storeErrorChannel.publish(message)
 }

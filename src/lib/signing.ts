@@ -38,16 +38,16 @@ export function unsignWithAny(value: string, secrets: Secrets): string | false {
   return false
 }
 
-/** The session ID in a decoded cookie value; `undefined` when it is unsigned or its signature does not verify. */
-function verifiedId(value: unknown, secrets: Secrets): string | undefined {
+/** The session ID in a decoded cookie value of `req`; `undefined` when it is unsigned or its signature does not verify. */
+function verifiedId(req: SessionRequest, value: unknown, secrets: Secrets): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined
   if (!value.startsWith('s:')) {
-    debug('cookie unsigned')
+    debug(req, 'cookie unsigned')
     return undefined
   }
   const id = unsignWithAny(value.slice(2), secrets)
   if (id === false) {
-    debug('cookie signature invalid')
+    debug(req, 'cookie signature invalid')
     return undefined
   }
   return id
@@ -60,7 +60,7 @@ function verifiedId(value: unknown, secrets: Secrets): string | undefined {
 export function readSessionId(req: SessionRequest, name: string, secrets: Secrets): string | undefined {
   const header = req.headers.cookie
   let id: string | undefined
-  if (typeof header === 'string' && header !== '') id = verifiedId(parse(header, parseOptions)[name], secrets)
+  if (typeof header === 'string' && header !== '') id = verifiedId(req, parse(header, parseOptions)[name], secrets)
 
   if (!id && req.signedCookies) {
     const value = req.signedCookies[name]
@@ -71,7 +71,7 @@ export function readSessionId(req: SessionRequest, name: string, secrets: Secret
   }
 
   if (!id && req.cookies) {
-    id = verifiedId(req.cookies[name], secrets)
+    id = verifiedId(req, req.cookies[name], secrets)
     if (id) deprecate('cookie should be available in req.headers.cookie')
   }
 

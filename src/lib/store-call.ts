@@ -1,11 +1,14 @@
 /**
  * The one place that calls a store. Whatever the store does — call back later, call back synchronously,
  * call back twice, return a promise instead, throw, or never answer — the caller's callback runs exactly once.
- * Each call is also published on a `node:diagnostics_channel` tracing channel (free when nobody subscribes).
+ * Each call is also published on a `node:diagnostics_channel` tracing channel (free when nobody subscribes),
+ * and each failure is reported, whatever the caller then does with it: a `DEBUG=express-session` line and
+ * the `express-session:store:error` channel.
  * @internal
  */
 
-import { storeCallChannels, type StoreCallContext } from './diagnostics.js'
+import { debug } from './debug.js'
+import { publishStoreError, storeCallChannels, type StoreCallContext } from './diagnostics.js'
 
 /** The store methods this package calls. */
 export type StoreMethod = 'get' | 'set' | 'destroy' | 'touch' | 'all' | 'length' | 'clear'
@@ -44,8 +47,21 @@ function timeoutError(method: StoreMethod, timeout: number): StoreTimeoutError {
 }
 
 /**
+ * Reports a failed store call: a debug line naming the operation, the session ID and the error, and a message
+ * on `express-session:store:error`. `get` failing with `ENOENT` is not reported: stores answer "not found"
+ * that way, and the middleware treats it as such.
+ */
+function reportFailure(store: object, method: StoreMethod, sessionId: string | undefined, error: Error, req: object | undefined): void {
+  if (method === 'get' && (error as { code?: unknown }).code === 'ENOENT') return
+  if (sessionId === undefined) debug(req, 'store.%s failed: %s', method, error.message)
+  else debug(req, 'store.%s %s failed: %s', method, sessionId, error.message)
+  publishStoreError(method, sessionId, store, error, req)
+}
+
+/**
  * Calls `store[method](...args, cb)` and delivers the outcome to `callback` exactly once.
  * `timeout` (ms, 0 for none) fails the call with `ESTORETIMEOUT`; a late answer is then ignored.
+ * `req`, the request the call is made for, if any, is named when the call fails.
  */
 export function callStore<T>(
   store: object,
@@ -53,10 +69,12 @@ export function callStore<T>(
   args: unknown[],
   timeout: number,
   callback: Callback<T>,
+  req?: object,
 ): void {
+  const sessionId = typeof args[0] === 'string' ? args[0] : undefined
   const channels = storeCallChannels[method]
   const trace = channels?.hasSubscribers() === true
-    ? { channels, context: { method, sessionId: typeof args[0] === 'string' ? args[0] : undefined, store, start: performance.now() } as StoreCallContext }
+    ? { channels, context: { method, sessionId, store, start: performance.now() } as StoreCallContext }
     : undefined
 
   let settled = false as boolean
@@ -77,6 +95,7 @@ export function callStore<T>(
     settled = true
     if (timer !== undefined) clearTimeout(timer)
     const error = err == null ? null : toError(err, method)
+    if (error) reportFailure(store, method, sessionId, error, req)
     if (trace !== undefined) {
       const { channels: traced, context } = trace
       context.duration = performance.now() - context.start
@@ -136,11 +155,4 @@ function settleOutsidePromise(settle: (err: unknown, value?: unknown) => void, e
       throw thrown
     })
   }
-}
-
-/** Like {@link callStore} for callers that want a promise. */
-export function callStoreAsync<T>(store: object, method: StoreMethod, args: unknown[], timeout = 0): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    callStore<T>(store, method, args, timeout, (err, value) => (err ? reject(err) : resolve(value as T)))
-  })
 }

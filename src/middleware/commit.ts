@@ -5,7 +5,7 @@
  * @internal
  */
 
-import { debug } from '../lib/debug.js'
+import { debug, debugSetCookie } from '../lib/debug.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { isSecure } from '../lib/secure.js'
 import { appendSetCookie, removeSetCookie, serializeClearingCookie, serializeSessionCookie } from '../lib/set-cookie.js'
@@ -42,7 +42,7 @@ export function writeSessionCookie(state: RequestState): void {
 
   try {
     if (!sess) {
-      debug('no session')
+      debug(req, 'no session')
       if (config.clearCookieOnDestroy && state.cookieId !== undefined &&
           (state.destroyedId !== undefined || shouldDestroy(state, req))) {
         clearSessionCookie(state)
@@ -53,7 +53,7 @@ export function writeSessionCookie(state: RequestState): void {
     if (!shouldSetCookie(state, req, sess)) return
 
     if (sess.cookie.secure && !isSecure(req, config.trustProxy)) {
-      debug('%s: Secure cookie not sent on an insecure request', req.sessionID)
+      debug(req, '%s: Secure cookie not sent on an insecure request', req.sessionID)
       return
     }
 
@@ -64,7 +64,7 @@ export function writeSessionCookie(state: RequestState): void {
 
     // shouldSetCookie said yes only for a string ID
     const value = serializeSessionCookie(config.name, signSessionId(req.sessionID as string, state.secrets), sess.cookie.data)
-    debug('set-cookie %s', value)
+    debugSetCookie(req, value)
     appendSetCookie(state.res, value)
     state.sessionCookie = value
   } catch (err) {
@@ -159,7 +159,7 @@ function holdResponse(state: RequestState, args: EndArgs, headersOpen: boolean):
       return ServerResponse.prototype.write.call(res, chunk, ...(rest as [BufferEncoding]))
     }
     const callback = rest.find((arg) => typeof arg === 'function') as ((err: Error) => void) | undefined
-    debug('write after end() ignored')
+    debug(req, 'write after end() ignored')
     if (callback) process.nextTick(callback, Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' }))
     return false
   })
@@ -176,6 +176,7 @@ function abandonResponse(state: RequestState, err: Error): void {
   state.releaseResponse?.()
   state.releaseResponse = undefined
   const { res } = state
+  debug(state.req, 'dropping the response of a failed save (storeErrors: strict)')
   if (state.sessionCookie !== undefined) removeSetCookie(res, state.sessionCookie)
   for (const name of DROPPED_BODY_HEADERS) res.removeHeader(name)
   // the error handler's end() ends the response, without another commit
@@ -260,25 +261,25 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
   }
 
   if (commit === 'destroy') {
-    debug('destroying %s (unset)', id)
+    debug(req, 'destroying %s (unset)', id)
     callStore(config.store, 'destroy', [id], config.storeTimeout, (err) => {
       if (!err) {
-        debug('destroyed %s', id)
+        debug(req, 'destroyed %s', id)
         publishSessionEvent('destroyed', id, req)
       }
       done(err)
-    })
+    }, req)
   } else if (commit === 'save') {
-    debug('saving %s', id)
+    debug(req, 'saving %s', id)
     // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- decideCommit says 'save' only for a session whose JSON it took
     state.saved(req.session!, state.snapshot!)
-    callStore(config.store, 'set', [id, req.session], config.storeTimeout, done)
+    callStore(config.store, 'set', [id, req.session], config.storeTimeout, done, req)
   } else {
-    debug('touching %s', id)
+    debug(req, 'touching %s', id)
     callStore(config.store, 'touch', [id, req.session], config.storeTimeout, (err) => {
-      if (!err) debug('touched %s', id)
+      if (!err) debug(req, 'touched %s', id)
       done(err)
-    })
+    }, req)
   }
   return res
 }

@@ -89,7 +89,7 @@ function startNewSession(state: RequestState): void {
       return
     }
     state.remember(sess, false)
-    debug('new session %s', sess.id)
+    debug(req, 'new session %s', sess.id)
     publishSessionEvent('created', sess.id, req)
     next()
   }
@@ -119,21 +119,23 @@ function pastAbsoluteTimeout(config: MiddlewareConfig, sess: Session): boolean {
 function onLoaded(state: RequestState, err: Error | null, data: StoredSession | null | undefined): void {
   const { req, config, next } = state
   if (err && (err as { code?: unknown }).code !== 'ENOENT') {
-    debug('store.get %s failed: %s', req.sessionID, err.message)
-    // no session was loaded: the end of the response must not save, touch or (unset: 'destroy') destroy one
+    // callStore reported the failure; no session was loaded: the end of the response must not save, touch or
+    // (unset: 'destroy') destroy one
     state.disabled = true
-    if (config.continueOnStoreError) next()
-    else next(err)
+    if (config.continueOnStoreError) {
+      debug(req, 'continuing without a session (storeErrors: continue)')
+      next()
+    } else next(err)
     return
   }
 
   if (err || !data) {
-    debug('session %s not found in the store, generating a new one', req.sessionID)
+    debug(req, 'session %s not found in the store, generating a new one', req.sessionID)
     startNewSession(state)
     return
   }
 
-  debug('session %s found', req.sessionID)
+  debug(req, 'session %s found', req.sessionID)
   let sess: Session
   let expired = false
   try {
@@ -151,9 +153,10 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
 
   if (expired) {
     const id = sess.id
-    debug('session %s past absoluteTimeout', id)
+    debug(req, 'session %s past absoluteTimeout', id)
     publishSessionEvent('expired', id, req, undefined, 'absoluteTimeout')
-    callStore(config.store, 'destroy', [id], config.storeTimeout, () => undefined)
+    // a failure is reported by callStore; the request goes on with the fresh session either way
+    callStore(config.store, 'destroy', [id], config.storeTimeout, () => undefined, req)
     // the store no longer holds it: the fresh session is saved only as any new one would be
     state.savedId = state.savedJson = undefined
     startNewSession(state)
@@ -185,7 +188,7 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
       return
     }
     if (!storeReady) {
-      debug('store is disconnected')
+      debug(req, 'store is disconnected')
       next()
       return
     }
@@ -203,7 +206,7 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     if (cookiePath !== '/' || typeof url !== 'string' || url.charCodeAt(0) !== 0x2f) {
       const originalPath = parseUrl.original(req)?.pathname || '/'
       if (!pathMatches(originalPath, cookiePath)) {
-        debug('path %s is outside the cookie path, no session', originalPath)
+        debug(req, 'path %s is outside the cookie path, no session', originalPath)
         next()
         return
       }
@@ -230,14 +233,14 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     })
 
     if (!req.sessionID) {
-      debug('no SID sent, generating session')
+      debug(req, 'no SID sent, generating session')
       startNewSession(state)
       return
     }
 
-    debug('fetching %s', req.sessionID)
+    debug(req, 'fetching %s', req.sessionID)
     callStore<StoredSession>(store, 'get', [req.sessionID], config.storeTimeout, (err, data) => {
       onLoaded(state, err, data)
-    })
+    }, req)
   }
 }

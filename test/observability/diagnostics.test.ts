@@ -1,6 +1,7 @@
 /**
  * Observability through `node:diagnostics_channel`: a tracing channel per store call the middleware makes
- * (`express-session:store:get|set|touch|destroy`) and lifecycle channels
+ * (`express-session:store:get|set|touch|destroy`), a channel for every failed store call
+ * (`express-session:store:error`) and lifecycle channels
  * (`express-session:session:created|loaded|regenerated|destroyed|expired`).
  */
 import { afterEach, describe, it } from 'node:test'
@@ -10,6 +11,7 @@ import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
 import { cookie, delay, sid, signedCookie, waitFor } from '../support/http.js'
+import { POLICIES, runStoreFailure, STORE_FAILURES } from './store-failures.js'
 
 type Method = 'get' | 'set' | 'touch' | 'destroy'
 const METHODS: Method[] = ['get', 'set', 'touch', 'destroy']
@@ -233,6 +235,53 @@ describe('diagnostics channels', () => {
       assert.ok(before > 0)
       await request(app).get('/login').expect(200)
       assert.equal(events.length, before)
+    })
+  })
+
+  describe('express-session:store:error', () => {
+    /** Subscribes to the failure channel. */
+    function watchFailures(): Array<Record<string, any>> {
+      const messages: Array<Record<string, any>> = []
+      const onMessage = (message: unknown) => messages.push(message as Record<string, any>)
+      diagnostics.subscribe('express-session:store:error', onMessage)
+      cleanups.push(() => diagnostics.unsubscribe('express-session:store:error', onMessage))
+      return messages
+    }
+
+    for (const policy of POLICIES) {
+      for (const failure of STORE_FAILURES) {
+        it(`publishes ${failure.callSite} failing (store.${failure.method}), storeErrors: '${policy}'`, async () => {
+          const messages = watchFailures()
+          const { store, sessionId } = await runStoreFailure(failure, policy)
+          await waitFor(() => messages.length > 0, 1000, 'a failure message')
+          await delay(20)
+          assert.equal(messages.length, 1, 'one message')
+          const [message] = messages as [Record<string, any>]
+          assert.deepEqual(Object.keys(message).sort(), ['error', 'method', 'req', 'sessionId', 'store'])
+          assert.equal(message.method, failure.method)
+          assert.equal(message.sessionId, sessionId)
+          assert.equal(message.store, store)
+          assert.ok(message.error instanceof Error)
+          assert.equal(message.error.message, `${failure.method} failed`)
+          assert.equal(message.req.path, failure.path, 'the request the call was made for')
+        })
+      }
+    }
+
+    it('publishes a timeout, and a store without a request (Store#load) without req', async () => {
+      const { app, store } = createApp({ storeTimeout: 30 })
+      const login = await request(app).get('/login').expect(200)
+      const messages = watchFailures()
+      store.latency = 100
+      await request(app).get('/').set('Cookie', cookie(login)).expect(500, 'ESTORETIMEOUT')
+      store.failing.add('get')
+      const loaded = await new Promise<unknown>((resolve) => store.load(sid(login), resolve))
+      assert.equal((loaded as Error).message, 'get failed')
+      assert.deepEqual(messages.map(({ method, sessionId, error, req }) => [method, sessionId, error.code ?? error.message, req?.path]), [
+        ['get', sid(login), 'ESTORETIMEOUT', '/'],
+        ['get', sid(login), 'get failed', undefined],
+      ])
+      assert.equal('req' in messages[1]!, false)
     })
   })
 

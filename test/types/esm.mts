@@ -11,6 +11,7 @@ import session, {
   type SessionEventMessage,
   type SessionOptions,
   type StoreCallContext,
+  type StoreErrorMessage,
 } from 'express-session'
 import { assertType, type Equal } from './helpers.js'
 
@@ -33,6 +34,7 @@ assertType<Equal<SessionOptions, session.SessionOptions>>()
 assertType<Equal<CookieOptions, session.CookieOptions>>()
 assertType<Equal<SessionEventMessage, session.SessionEventMessage>>()
 assertType<Equal<StoreCallContext, session.StoreCallContext>>()
+assertType<Equal<StoreErrorMessage, session.StoreErrorMessage>>()
 
 // Both augmentations (session-data.ts is CommonJS, this file is ESM) are visible here.
 assertType<Equal<SessionData['cart'], string[] | undefined>>()

@@ -13,6 +13,7 @@ import {
   type SessionEventMessage,
   type SessionOptions,
   type StoreCallContext,
+  type StoreErrorMessage,
 } from 'express-session'
 import { assertType, expectAssignable, type Equal, type IsAny, typeOnly } from './helpers'
 
@@ -25,6 +26,7 @@ assertType<Equal<CookieOptions, session.CookieOptions>>()
 assertType<Equal<SessionData, session.SessionData>>()
 assertType<Equal<SessionEventMessage, session.SessionEventMessage>>()
 assertType<Equal<StoreCallContext, session.StoreCallContext>>()
+assertType<Equal<StoreErrorMessage, session.StoreErrorMessage>>()
 assertType<Equal<IsAny<session.Store>, false>>()
 assertType<Equal<IsAny<session.Session>, false>>()
 
@@ -141,7 +143,7 @@ typeOnly(async () => {
   new Cookie('maxAge=1000')
   void header
 
-  // Diagnostics: the event and store-call messages.
+  // Diagnostics: the event, store-call and store-error messages.
   const events: SessionEvent[] = ['created', 'loaded', 'regenerated', 'destroyed', 'expired']
   // @ts-expect-error not a lifecycle event
   expectAssignable<SessionEvent>('saved')
@@ -158,5 +160,12 @@ typeOnly(async () => {
     assertType<Equal<typeof context.sessionId, string | undefined>>()
     assertType<Equal<typeof context.duration, number | undefined>>()
     assertType<Equal<typeof context.error, Error | undefined>>()
+  })
+  subscribe('express-session:store:error', (message) => {
+    const failure = message as StoreErrorMessage
+    assertType<Equal<typeof failure.method, string>>()
+    assertType<Equal<typeof failure.sessionId, string | undefined>>()
+    assertType<Equal<typeof failure.error, Error>>()
+    assertType<Equal<typeof failure.req, unknown>>()
   })
 })
