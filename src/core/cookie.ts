@@ -1,4 +1,5 @@
 import { deprecate } from '../lib/deprecate.js'
+import { optionMessage } from '../lib/describe-value.js'
 import { serializeSessionCookie } from '../lib/set-cookie.js'
 
 /** `SameSite` values a session cookie accepts; `'auto'` is resolved per request in the options. */
@@ -35,6 +36,14 @@ export interface CookieInit {
 }
 
 /**
+ * What `cookie.maxAge` accepts, and how to give a lifetime, as error messages say it.
+ * @internal
+ */
+export const MAX_AGE_ACCEPTED = 'a number of milliseconds giving a valid expiry date, or null for a cookie that ends with the browser session'
+/** @internal */
+export const MAX_AGE_HINT = 'e.g. 3600000 (60 * 60 * 1000) for one hour'
+
+/**
  * The session ID cookie of one session. `expires` is the source of truth; `maxAge` reads and writes it
  * in milliseconds from now, and `originalMaxAge` remembers the lifetime it was given.
  */
@@ -58,7 +67,7 @@ export class Cookie {
 
     if (options) {
       if (typeof options !== 'object') {
-        throw new TypeError('argument options must be a object')
+        throw new TypeError(optionMessage('Cookie options', 'an object of cookie settings', options))
       }
       for (const key in options) {
         if (key !== 'data') (this as Record<string, unknown>)[key] = options[key]
@@ -89,7 +98,7 @@ export class Cookie {
 
   set maxAge(ms: number | Date | null | undefined) {
     if (ms && typeof ms !== 'number' && !(ms instanceof Date)) {
-      throw new TypeError('maxAge must be a number or Date')
+      throw new TypeError(optionMessage('cookie.maxAge', MAX_AGE_ACCEPTED, ms, MAX_AGE_HINT))
     }
     if (ms instanceof Date) {
       deprecate('maxAge as Date; pass number of milliseconds instead')

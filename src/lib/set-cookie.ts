@@ -5,13 +5,57 @@
 
 import { serialize, type SerializeOptions } from 'cookie'
 import type { AnyResponse } from '../types.js'
+import { optionMessage } from './describe-value.js'
 
 /** The attributes of a cookie, as a session's `cookie.data` holds them (validated by the serializer). */
 export type CookieAttributes = Readonly<Partial<Record<keyof SerializeOptions, unknown>>>
 
-/** `name=<value URL-encoded>` with the cookie's attributes. Throws what `cookie` throws for attributes it rejects. */
+/** The cookie name and the attributes whose values the serializer checks. */
+export type CheckedAttribute = 'name' | 'domain' | 'path' | 'expires' | 'priority' | 'sameSite'
+
+/** What the serializer accepts for each, as error messages say it. */
+export const ACCEPTED: Readonly<Record<CheckedAttribute, string>> = {
+  name: `a cookie name: printable ASCII without spaces, ';' or '=' (e.g. "connect.sid")`,
+  domain: 'a domain name such as "example.com" (letters, digits, hyphens and dots; no scheme, port or path)',
+  path: `a path such as "/" or "/app" (printable ASCII without ';' or '<')`,
+  expires: 'a valid Date',
+  priority: '"low", "medium" or "high"',
+  sameSite: 'true, false, "lax", "strict" or "none"',
+}
+
+const REFUSAL = /^(?:argument|option) (name|domain|path|expires|priority|sameSite) is invalid/
+
+/** The attribute a `cookie` package error is about, if it is one the serializer checks. */
+function refusalOf(err: unknown): CheckedAttribute | undefined {
+  const match = err instanceof TypeError ? REFUSAL.exec(err.message) : null
+  return match ? (match[1] as CheckedAttribute) : undefined
+}
+
+/** The attribute (or `'name'`) the serializer refuses for a cookie `name` with `attributes`; `undefined` if none. */
+export function refusedAttribute(name: string, attributes: CookieAttributes): CheckedAttribute | undefined {
+  try {
+    serialize(name, 'probe', attributes as SerializeOptions)
+    return undefined
+  } catch (err) {
+    const attribute = refusalOf(err)
+    if (attribute === undefined) throw err
+    return attribute
+  }
+}
+
+/**
+ * `name=<value URL-encoded>` with the cookie's attributes. A refused attribute throws a `TypeError` naming it,
+ * what it was given and what it accepts.
+ */
 export function serializeSessionCookie(name: string, value: string, attributes: CookieAttributes): string {
-  return serialize(name, value, attributes as SerializeOptions)
+  try {
+    return serialize(name, value, attributes as SerializeOptions)
+  } catch (err) {
+    const attribute = refusalOf(err)
+    if (attribute === undefined) throw err
+    const given = attribute === 'name' ? name : attributes[attribute]
+    throw new TypeError(optionMessage(attribute === 'name' ? 'cookie name' : `cookie.${attribute}`, ACCEPTED[attribute], given))
+  }
 }
 
 /** A `Set-Cookie` value that expires the cookie `name` set with `attributes` (same path and domain). */

@@ -6,6 +6,7 @@
  */
 
 import { debug, debugSetCookie } from '../lib/debug.js'
+import { warnOnce } from '../lib/deprecate.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { isSecure } from '../lib/secure.js'
 import { appendSetCookie, removeSetCookie, serializeClearingCookie, serializeSessionCookie } from '../lib/set-cookie.js'
@@ -54,6 +55,7 @@ export function writeSessionCookie(state: RequestState): void {
 
     if (sess.cookie.secure && !isSecure(req, config.trustProxy)) {
       debug(req, '%s: Secure cookie not sent on an insecure request', req.sessionID)
+      warnOnce('EXPRESS_SESSION_SECURE_COOKIE_NOT_SENT', config)
       return
     }
 

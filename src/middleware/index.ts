@@ -10,6 +10,7 @@ import { Cookie } from '../core/cookie.js'
 import { attachTracker, CREATED_AT_KEY, Session } from '../core/session.js'
 import type { StoredSession } from '../core/store.js'
 import { debug } from '../lib/debug.js'
+import { warnOnce } from '../lib/deprecate.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { isSecure } from '../lib/secure.js'
 import { readSessionId } from '../lib/signing.js'
@@ -184,6 +185,11 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
   return function session(request: AnyRequest, response: AnyResponse, next: NextFunction): void {
     const req = request as SessionRequest
     if (req.session) {
+      // a session this package's middleware gave the request (not one the app set itself): mounted twice
+      const earlier = stateOf(req)
+      if (earlier !== undefined) {
+        warnOnce(earlier.config === config ? 'EXPRESS_SESSION_MOUNTED_TWICE' : 'EXPRESS_SESSION_OTHER_MIDDLEWARE_FIRST', config)
+      }
       next()
       return
     }
@@ -214,7 +220,8 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
 
     const secrets = config.secrets ?? (req.secret ? [req.secret] : undefined)
     if (!secrets) {
-      next(new Error('secret option required for sessions'))
+      next(new Error('secret option required for sessions: set the secret option, or mount cookie-parser with a secret ' +
+        '(app.use(cookieParser(secret))) before the session middleware'))
       return
     }
 

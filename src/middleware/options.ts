@@ -3,11 +3,12 @@
  * @internal
  */
 
-import { Cookie } from '../core/cookie.js'
+import { Cookie, MAX_AGE_ACCEPTED, MAX_AGE_HINT } from '../core/cookie.js'
 import type { Store } from '../core/store.js'
-import { deprecate } from '../lib/deprecate.js'
+import { deprecate, warnOnce } from '../lib/deprecate.js'
+import { describeValue, optionMessage } from '../lib/describe-value.js'
 import { generateSessionId } from '../lib/ids.js'
-import { serializeSessionCookie } from '../lib/set-cookie.js'
+import { ACCEPTED, refusedAttribute, type CheckedAttribute } from '../lib/set-cookie.js'
 import type { Secrets } from '../lib/signing.js'
 import type { CookieOptions, SessionOptions, SessionRequest } from '../types.js'
 
@@ -37,43 +38,97 @@ function optionalMilliseconds(value: unknown, name: string, max = Infinity): num
   if (value === undefined || value === null || value === 0) return 0
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value) || value > max) {
     const range = max === Infinity ? 'a positive, finite number of milliseconds' : `a number of milliseconds from 1 to ${max}`
-    throw new TypeError(`${name} option must be ${range}, or 0 for none (got ${typeof value === 'number' ? value : typeof value})`)
+    throw new TypeError(optionMessage(`${name} option`, `${range}, or 0 for none`, value))
   }
   return value
 }
 
+const SECRET_ACCEPTED = 'a non-empty string or Buffer, or an array of them (the first signs, all verify)'
+const SECRET_HINT = 'set it to a long random value, e.g. session({ secret: process.env.SESSION_SECRET }) with that ' +
+  'variable set, or leave it out and mount cookie-parser with a secret before the session middleware'
+
+function isEmptySecret(secret: unknown): boolean {
+  return secret === '' || (Buffer.isBuffer(secret) && secret.length === 0)
+}
+
+/** The secrets to sign with; `undefined` (after a warning) when `req.secret` is to be used. An empty secret throws. */
 function normaliseSecrets(secret: SessionOptions['secret']): Secrets | undefined {
   if (Array.isArray(secret)) {
-    if (secret.length === 0) throw new TypeError('secret option array must contain one or more strings')
-    // non-empty; a non-string member fails when it is used to sign, as in 1.19.0
+    const empty = secret.findIndex(isEmptySecret)
+    if (secret.length === 0 || empty !== -1) {
+      // an empty secret would sign with an empty HMAC key; the value of a secret is never shown
+      const got = empty === -1 ? 'an empty array' : `an array whose item ${empty} is ${describeValue(secret[empty])}`
+      throw new TypeError(`secret option must be ${SECRET_ACCEPTED} (got ${got}); ${SECRET_HINT}`)
+    }
+    // a non-string, non-Buffer member fails when it is used to sign, as in 1.19.0
     return secret.slice() as unknown as Secrets
   }
+  if (isEmptySecret(secret)) throw new TypeError(optionMessage('secret option', SECRET_ACCEPTED, secret, SECRET_HINT))
   if (secret) return [secret]
-  deprecate('req.secret; provide secret option')
+  warnOnce('EXPRESS_SESSION_NO_SECRET')
   return undefined
 }
 
+/** Where the cookie settings being checked come from: the option itself, or what `cookie(req)` returned. */
+type CookieSource = 'option' | 'function'
+
+function cookieOptionName(key: string, source: CookieSource): string {
+  return source === 'option' ? `cookie.${key} option` : `cookie.${key} option (returned by the cookie function)`
+}
+
+/** What the option accepts for each checked cookie attribute: the serializer's rules, and `'auto'` for sameSite. */
+const COOKIE_ACCEPTED: Readonly<Record<Exclude<CheckedAttribute, 'name'>, string>> = {
+  ...ACCEPTED,
+  sameSite: 'true, false, "lax", "strict", "none" or "auto"',
+}
+
+/** The last of `maxAge` and `expires` in `cookie`: the one that set the cookie's expiry date (the last one wins). */
+function expirySetter(cookie: object): 'maxAge' | 'expires' {
+  let last: 'maxAge' | 'expires' = 'expires'
+  for (const key in cookie) {
+    if (key === 'maxAge' || key === 'expires') last = key
+  }
+  return last
+}
+
 /**
- * Throws early for cookie options that could never be sent (bad name, domain, path, maxAge, expires,
- * sameSite or priority), instead of failing on every response after its headers are written.
+ * Throws a `TypeError` naming the option for cookie settings that could never be sent (bad maxAge, expires,
+ * domain, path, sameSite or priority), instead of failing on every response after its headers are written.
  */
-function validateCookie(name: string, cookie: CookieOptions): void {
-  // the Cookie constructor validates the type of maxAge
-  const probe = new Cookie(cookie as Record<string, unknown>)
+function validateCookie(name: string, cookie: CookieOptions, source: CookieSource): void {
+  const settings = cookie as Record<string, unknown>
+  const maxAge = settings.maxAge
+  if (maxAge && typeof maxAge !== 'number' && !(maxAge instanceof Date)) {
+    throw new TypeError(optionMessage(cookieOptionName('maxAge', source), MAX_AGE_ACCEPTED, maxAge, MAX_AGE_HINT))
+  }
+  const probe = new Cookie(settings)
   const expires: unknown = probe.expires
   if (expires && !(expires instanceof Date && Number.isFinite(expires.valueOf()))) {
-    throw new TypeError('cookie option maxAge must be a finite number of milliseconds, and expires a valid Date')
+    const key = expirySetter(cookie)
+    throw new TypeError(key === 'maxAge'
+      ? optionMessage(cookieOptionName('maxAge', source), MAX_AGE_ACCEPTED, maxAge, MAX_AGE_HINT)
+      : optionMessage(cookieOptionName('expires', source), 'a valid Date', settings.expires, 'for a lifetime, give maxAge in milliseconds instead'))
   }
   // serialized as every response will be, with 'auto' values resolved as on an insecure request
   const sameSite: unknown = probe.sameSite
-  try {
-    serializeSessionCookie(name, 'probe', { ...probe.data, sameSite: sameSite === 'auto' ? 'lax' : probe.sameSite })
-  } catch (err) {
-    const message = (err as Error).message
-    throw new TypeError(message.startsWith('argument name')
-      ? `name option must be a cookie name (letters, digits and !#$%&'*+-.^_\`|~ only): ${message}`
-      : `cookie ${message}`)
+  const refused = refusedAttribute(name, { ...probe.data, sameSite: sameSite === 'auto' ? 'lax' : sameSite })
+  if (refused !== undefined && refused !== 'name') {
+    throw new TypeError(optionMessage(cookieOptionName(refused, source), COOKIE_ACCEPTED[refused], settings[refused]))
   }
+}
+
+/** The cookie name from the `name` (or `key`) option; throws a `TypeError` for one no cookie can have. */
+function cookieName(opts: SessionOptions): string {
+  // as in 1.19.0 a missing name falls back to key, then the default; an empty one is a mistake, not a default
+  if (opts.name === '' || (!opts.name && opts.key === '')) {
+    const option = opts.name === '' ? 'name option' : 'key option'
+    throw new TypeError(optionMessage(option, ACCEPTED.name, '', 'leave it out for the default, "connect.sid"'))
+  }
+  const name: unknown = opts.name || opts.key || 'connect.sid'
+  if (typeof name !== 'string' || refusedAttribute(name, {}) === 'name') {
+    throw new TypeError(optionMessage(opts.name ? 'name option' : 'key option', ACCEPTED.name, name))
+  }
+  return name
 }
 
 function isGenid(value: unknown): value is MiddlewareConfig['genid'] {
@@ -88,42 +143,49 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
   const opts: SessionOptions = options ?? {}
   // eslint-disable-next-line @typescript-eslint/unbound-method -- read as a value to be validated, then called plainly
   const genid: unknown = opts.genid ?? generateSessionId
-  if (!isGenid(genid)) throw new TypeError('genid option must be a function')
+  if (!isGenid(genid)) {
+    throw new TypeError(optionMessage('genid option', 'a function (req) => string, or returning a Promise of a string', genid))
+  }
 
-  const name = opts.name || opts.key || 'connect.sid'
-  if (typeof name !== 'string') throw new TypeError('name option must be a string')
+  const name = cookieName(opts)
 
   let resave: unknown = opts.resave
   if (resave === undefined) {
-    deprecate('undefined resave option; provide resave option')
+    deprecate('undefined resave option; provide resave option: resave: false suits most apps and stores (the ' +
+      "default, true, writes every session back on every request, which can undo a parallel request's changes); " +
+      'keep true only for a store without touch that expires idle sessions')
     resave = true
   }
   let saveUninitialized: unknown = opts.saveUninitialized
   if (saveUninitialized === undefined) {
-    deprecate('undefined saveUninitialized option; provide saveUninitialized option')
+    deprecate('undefined saveUninitialized option; provide saveUninitialized option: saveUninitialized: false ' +
+      'stores a session and sends its cookie only once something is put in it, as login sessions and ' +
+      'cookie-consent rules need (the default, true, stores one for every visitor)')
     saveUninitialized = true
   }
 
   const unset: unknown = opts.unset
   if (unset && unset !== 'destroy' && unset !== 'keep') {
-    throw new TypeError('unset option must be "destroy" or "keep"')
+    throw new TypeError(optionMessage('unset option', '"destroy" or "keep"', unset))
   }
 
   const storeErrors: unknown = opts.storeErrors ?? 'fail'
   if (storeErrors !== 'fail' && storeErrors !== 'continue' && storeErrors !== 'strict') {
-    throw new TypeError('storeErrors option must be "fail", "continue" or "strict"')
+    throw new TypeError(optionMessage('storeErrors option', '"fail", "continue" or "strict"', storeErrors))
   }
 
   const cookie: unknown = opts.cookie ?? {}
   if (typeof cookie === 'object' && cookie !== null) {
-    validateCookie(name, cookie)
+    validateCookie(name, cookie, 'option')
   } else if (typeof cookie !== 'function') {
-    throw new TypeError('cookie option must be an object or a function returning one')
+    throw new TypeError(optionMessage('cookie option', 'an object of cookie settings or a function (req) => settings', cookie))
   }
 
   const store: unknown = opts.store ?? defaultStore()
   if (store === null || typeof store !== 'object' || typeof (store as { on?: unknown }).on !== 'function') {
-    throw new TypeError('store option must be a session store (an EventEmitter with get, set and destroy)')
+    throw new TypeError(optionMessage('store option', 'a session store: an EventEmitter with get, set and destroy, ' +
+      'such as an instance of a class extending session.Store', store,
+    typeof store === 'function' ? `pass an instance (new ${store.name || 'Store'}(...)), not the class` : undefined))
   }
 
   const secrets = normaliseSecrets(opts.secret)
@@ -153,8 +215,8 @@ export function cookieOptionsFor(config: MiddlewareConfig, req: SessionRequest):
   if (typeof config.cookie !== 'function') return config.cookie
   const options = config.cookie(req)
   if (options === null || typeof options !== 'object') {
-    throw new TypeError('cookie option function must return an object of cookie options')
+    throw new TypeError(`cookie option function must return an object of cookie settings (got ${describeValue(options)})`)
   }
-  validateCookie(config.name, options)
+  validateCookie(config.name, options, 'function')
   return options
 }

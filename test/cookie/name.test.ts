@@ -77,13 +77,13 @@ describe('name option', () => {
   it('throws at construction when it is not a string', () => {
     assert.throws(() => session({ secret: 'x', resave: false, saveUninitialized: false, name: 42 as never }), {
       name: 'TypeError',
-      message: 'name option must be a string',
+      message: /^name option must be a cookie name: .*\(got number 42\)/,
     })
   })
 
   it('throws at construction when it is not a valid cookie name', () => {
     assert.throws(() => session({ secret: 'x', resave: false, saveUninitialized: false, name: 'my session' }), {
-      message: /name is invalid/,
+      message: /^name option must be a cookie name: printable ASCII without spaces, ';' or '=' .*\(got string "my session"\)/,
     })
   })
 })

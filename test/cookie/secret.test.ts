@@ -18,7 +18,6 @@ import {
   sid,
   signedCookie,
   type ExpressHandler,
-  deprecationsSilenced,
 } from '../support/http.js'
 
 /** Counts views in the session and answers `<id> <views>`. */
@@ -66,9 +65,23 @@ describe('secret option', () => {
     it('throws at construction when empty', () => {
       assert.throws(() => session({ secret: [], resave: false, saveUninitialized: false }), {
         name: 'TypeError',
-        message: 'secret option array must contain one or more strings',
+        message: /^secret option must be a non-empty string or Buffer, or an array of them .*\(got an empty array\); set it to a long random value/,
       })
     })
+
+    // 1.19.0 signed with an empty HMAC key
+    for (const [what, secrets] of [
+      ['an empty string', ['current', '']],
+      ['an empty Buffer', [Buffer.alloc(0), 'old']],
+    ] as const) {
+      it(`throws at construction when an item is ${what} (difference from 1.19.0)`, () => {
+        const index = secrets.findIndex((s) => s.length === 0)
+        assert.throws(() => session({ secret: secrets as unknown as string[], resave: false, saveUninitialized: false }), {
+          name: 'TypeError',
+          message: new RegExp(`^secret option must be .*\\(got an array whose item ${index} is ${what}\\); set it to a long random value`),
+        })
+      })
+    }
 
     it('signs with the first element', async () => {
       const res = await request(createExpressApp({ secret: ['first secret', 'second secret'] })).get('/').expect(200)
@@ -110,6 +123,19 @@ describe('secret option', () => {
     })
   })
 
+  describe('empty (difference from 1.19.0: it took \'\' as missing and signed with an empty Buffer)', () => {
+    for (const [what, secret] of [['an empty string', ''], ['an empty Buffer', Buffer.alloc(0)]] as const) {
+      it(`throws at construction when it is ${what}, naming secret and saying what to do`, () => {
+        assert.throws(() => session({ secret: secret as string, resave: false, saveUninitialized: true }), {
+          name: 'TypeError',
+          message: new RegExp(`^secret option must be a non-empty string or Buffer, or an array of them .*\\(got ${what}\\); ` +
+            'set it to a long random value, e\\.g\\. session\\(\\{ secret: process\\.env\\.SESSION_SECRET \\}\\) with that variable set, ' +
+            'or leave it out and mount cookie-parser with a secret'),
+        })
+      })
+    }
+  })
+
   describe('an invalid cookie', () => {
     for (const [what, value] of [
       ['a tampered signature', (id: string) => signedCookie(id).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))],
@@ -134,21 +160,6 @@ describe('secret option', () => {
   })
 
   describe('when missing', () => {
-    it('warns that req.secret is used instead', { skip: deprecationsSilenced && 'deprecations are silenced' }, async () => {
-      const warnings: string[] = []
-      const listener = (warning: Error): void => {
-        warnings.push(warning.message)
-      }
-      process.on('warning', listener)
-      try {
-        session({ resave: false, saveUninitialized: false })
-        await new Promise((resolve) => setImmediate(resolve))
-      } finally {
-        process.off('warning', listener)
-      }
-      assert.ok(warnings.includes('express-session deprecated req.secret; provide secret option'), JSON.stringify(warnings))
-    })
-
     it('uses req.secret, set by cookie-parser', async () => {
       const middleware = session({ resave: false, saveUninitialized: true })
       const app = createExpressApp(middleware, countViews, { before: (app) => app.use(cookieParser('parser secret')) })
@@ -157,20 +168,13 @@ describe('secret option', () => {
       await request(app).get('/').set('Cookie', cookie(first)).expect(200, `${sid(first)} 2`)
     })
 
-    it('passes "secret option required for sessions" to next(err) without req.secret', async () => {
+    it('passes "secret option required for sessions" to next(err) without req.secret, saying what to do', async () => {
       const store = new CountingStore()
       const middleware = session({ store, resave: false, saveUninitialized: true })
-      await request(createExpressApp(middleware))
-        .get('/')
-        .expect(shouldNotSetCookie())
-        .expect(500, 'secret option required for sessions')
+      const res = await request(createExpressApp(middleware)).get('/').expect(shouldNotSetCookie()).expect(500)
+      assert.match(res.text, /^secret option required for sessions: set the secret option, or mount cookie-parser with a secret/)
+      assert.match(res.text, /\(app\.use\(cookieParser\(secret\)\)\) before the session middleware/)
       assert.deepEqual(store.calls, { get: 0, set: 0, destroy: 0, touch: 0 })
-    })
-
-    it('counts an empty string as missing', async () => {
-      await request(createExpressApp(session({ secret: '', resave: false, saveUninitialized: true })))
-        .get('/')
-        .expect(500, 'secret option required for sessions')
     })
 
     it('prefers the secret option over req.secret', async () => {

@@ -21,12 +21,13 @@ import {
 
 describe('resave option', () => {
   describe('when undefined', () => {
-    it('warns that the default is deprecated', { skip: deprecationsSilenced && 'deprecations are silenced' }, async () => {
+    it('warns that the default is deprecated, and which value to choose and why', { skip: deprecationsSilenced && 'deprecations are silenced' }, async () => {
       const warnings = await warningsFrom(() => session({ secret: 'keyboard cat', saveUninitialized: false }))
-      assert.ok(
-        warnings.includes('DeprecationWarning: express-session deprecated undefined resave option; provide resave option'),
-        JSON.stringify(warnings),
-      )
+      const warning = warnings.find((w) => w.startsWith('DeprecationWarning: express-session deprecated undefined resave option; provide resave option'))
+      assert.ok(warning, JSON.stringify(warnings))
+      // the value to choose, and why
+      assert.match(warning, /resave: false suits most apps/)
+      assert.match(warning, /can undo a parallel request's changes/)
     })
 
     it('defaults to true: an unmodified session is saved again', async () => {

@@ -21,12 +21,14 @@ import {
 
 describe('saveUninitialized option', () => {
   describe('when undefined', () => {
-    it('warns that the default is deprecated', { skip: deprecationsSilenced && 'deprecations are silenced' }, async () => {
+    it('warns that the default is deprecated, and which value to choose and why', { skip: deprecationsSilenced && 'deprecations are silenced' }, async () => {
       const warnings = await warningsFrom(() => session({ secret: 'keyboard cat', resave: false }))
-      assert.ok(
-        warnings.includes('DeprecationWarning: express-session deprecated undefined saveUninitialized option; provide saveUninitialized option'),
-        JSON.stringify(warnings),
-      )
+      const warning = warnings.find((w) =>
+        w.startsWith('DeprecationWarning: express-session deprecated undefined saveUninitialized option; provide saveUninitialized option'))
+      assert.ok(warning, JSON.stringify(warnings))
+      // the value to choose, and why
+      assert.match(warning, /saveUninitialized: false stores a session and sends its cookie only once something is put in it/)
+      assert.match(warning, /login sessions/)
     })
 
     it('defaults to true: a new, unmodified session is saved and its cookie set', async () => {

@@ -48,7 +48,7 @@ describe('unset option', () => {
     it(`throws at construction when it is ${JSON.stringify(bad)}`, () => {
       assert.throws(() => session({ secret: 'x', resave: false, saveUninitialized: false, unset: bad as never }), {
         name: 'TypeError',
-        message: 'unset option must be "destroy" or "keep"',
+        message: `unset option must be "destroy" or "keep" (got ${typeof bad} ${typeof bad === 'string' ? JSON.stringify(bad) : String(bad)})`,
       })
     })
   }

@@ -12,7 +12,7 @@ describe('genid option', () => {
     it(`throws at construction when it is ${JSON.stringify(bad)}`, () => {
       assert.throws(() => session({ secret: 'x', resave: false, saveUninitialized: false, genid: bad as never }), {
         name: 'TypeError',
-        message: 'genid option must be a function',
+        message: /^genid option must be a function \(req\) => string, or returning a Promise of a string \(got /,
       })
     })
   }
