@@ -23,7 +23,7 @@ export type {
 /** Base of session stores. */
 export type Store = session.Store
 /** Base of stores written with `async` methods, callable with callbacks or as promises. */
-export type AsyncStore<Data = session.SessionData> = session.AsyncStore<Data>
+export type AsyncStore<Data extends session.SessionData = session.SessionData> = session.AsyncStore<Data>
 /** The bundled in-memory store. */
 export type MemoryStore = session.MemoryStore
 /** The session ID cookie of a session. */

@@ -79,7 +79,7 @@ namespace session {
    * callback and as promises. `Data` is the stored session data (default {@link SessionData}).
    */
   export const AsyncStore = AsyncStoreClass
-  export type AsyncStore<Data = SessionData> = AsyncStoreClass<Data>
+  export type AsyncStore<Data extends SessionData = SessionData> = AsyncStoreClass<Data>
   /** The callback an {@link AsyncStore} method accepts: an error, or `null` and the result. */
   export type AsyncStoreCallback<T = void> = AsyncStoreCallbackShape<T>
   /** The bundled in-memory store: one process only. */
@@ -97,13 +97,16 @@ declare global {
   // Merged into Express's `Request` when Express's types are present, harmless otherwise.
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express declares Request in this global namespace
   namespace Express {
+    /** The store on `req.sessionStore`: a `Store`, with the `generate(req)` the middleware sets. */
+    type SessionStore = session.Store
+
     interface Request {
       /** This request's session; its data fields are typed by augmenting `SessionData`. */
       session: session.Session & Partial<session.SessionData>
       /** The ID of this request's session. */
       sessionID: string
       /** The store the session middleware uses. */
-      sessionStore: session.Store
+      sessionStore: SessionStore
     }
   }
 }

@@ -34,6 +34,9 @@ export interface CookieInit {
   [key: string]: unknown
 }
 
+/** What `maxAge` really is: its declared `number | undefined`, or `null` for a browser-session cookie. */
+type BrowserSessionMaxAge = number | null
+
 /**
  * The session ID cookie of one session. `expires` is the source of truth; `maxAge` reads and writes it
  * in milliseconds from now, and `originalMaxAge` remembers the lifetime it was given.
@@ -43,11 +46,16 @@ export class Cookie {
   declare originalMaxAge: number | null
   declare partitioned?: boolean
   declare priority?: 'low' | 'medium' | 'high'
-  declare secure?: boolean
-  declare httpOnly: boolean
+  /** `Secure` attribute. `'auto'` is resolved when the middleware creates the cookie; set later, it acts as `true`. */
+  declare secure?: boolean | 'auto'
+  /** `HttpOnly` attribute (`true` unless the options say otherwise). */
+  declare httpOnly?: boolean
   declare domain?: string
-  declare path: string
+  /** `Path` attribute (`'/'` unless the options say otherwise). */
+  declare path?: string
   declare sameSite?: SameSiteOption
+  /** Kept from the options for compatibility with `@types/express-session`; the ID cookie is always signed. */
+  declare signed?: boolean
   /** Backing field of `expires`; an own property because stores read it (express-mysql-session). */
   declare _expires: Date | null | undefined
 
@@ -67,7 +75,7 @@ export class Cookie {
 
     // the options may have set it to anything, `undefined` included
     if ((this.originalMaxAge as unknown) === undefined || this.originalMaxAge === null) {
-      this.originalMaxAge = this.maxAge
+      this.originalMaxAge = this.maxAge as BrowserSessionMaxAge
     }
   }
 
@@ -78,13 +86,17 @@ export class Cookie {
 
   set expires(date: Date | null | undefined) {
     this._expires = date
-    this.originalMaxAge = this.maxAge
+    this.originalMaxAge = this.maxAge as BrowserSessionMaxAge
   }
 
-  /** Milliseconds left before the cookie expires; setting it moves `expires` to now + ms. */
-  get maxAge(): number | null {
+  /**
+   * Milliseconds left before the cookie expires; setting it moves `expires` to now + ms. Typed as in
+   * `@types/express-session` (`number | undefined`); for a browser-session cookie the value is `null`, as in
+   * 1.x, so test it with `typeof cookie.maxAge === 'number'` or `cookie.maxAge == null`.
+   */
+  get maxAge(): number | undefined {
     const expires = this._expires
-    return expires instanceof Date ? expires.valueOf() - Date.now() : (expires as null)
+    return expires instanceof Date ? expires.valueOf() - Date.now() : (expires as undefined)
   }
 
   set maxAge(ms: number | Date | null | undefined) {
@@ -111,7 +123,8 @@ export class Cookie {
       partitioned: this.partitioned,
       priority: this.priority,
       expires: this._expires,
-      secure: this.secure,
+      // 'auto' set on a live cookie is passed on as it is (truthy: `Secure`), as in 1.x
+      secure: this.secure as boolean | undefined,
       httpOnly: this.httpOnly,
       domain: this.domain,
       path: this.path,

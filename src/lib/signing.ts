@@ -5,13 +5,14 @@
  */
 
 import { parse } from 'cookie'
+import type { CipherKey } from 'node:crypto'
 import { sign, unsign } from 'cookie-signature'
 import { debug } from './debug.js'
 import { deprecate } from './deprecate.js'
 import type { SessionRequest } from '../types.js'
 
 /** Secrets to sign with (the first) and to verify with (all, in turn). */
-export type Secrets = readonly [string | Buffer, ...(string | Buffer)[]]
+export type Secrets = readonly [CipherKey, ...CipherKey[]]
 
 /** Verifies `value` (without its `s:` prefix) with each secret in turn; `false` when none matches. */
 export function unsignWithAny(value: string, secrets: Secrets): string | false {
