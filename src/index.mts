@@ -5,7 +5,7 @@
 import session from './index.js'
 
 export default session
-export const { Store, AsyncStore, Cookie, Session, MemoryStore } = session
+export const { Store, AsyncStore, Cookie, Session, MemoryStore, StoreTimeoutError } = session
 export type {
   SessionData,
   SessionOptions,
@@ -30,3 +30,5 @@ export type MemoryStore = session.MemoryStore
 export type Cookie = session.Cookie
 /** A request's session. */
 export type Session = session.Session
+/** The error a store call fails with after `storeTimeout` ms. */
+export type StoreTimeoutError = session.StoreTimeoutError

@@ -16,6 +16,7 @@ import { AsyncStore as AsyncStoreClass, type AsyncStoreCallback as AsyncStoreCal
 import { Cookie as CookieClass, type CookieData as CookieDataShape } from './core/cookie.js'
 import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './core/session.js'
 import { Store as StoreClass } from './core/store.js'
+import { StoreTimeoutError as StoreTimeoutErrorClass } from './lib/store-call.js'
 import type { SessionEvent as SessionEventName, SessionEventMessage as SessionEventPayload, StoreCallContext as StoreCallPayload } from './lib/diagnostics.js'
 import { MemoryStore as MemoryStoreClass, type MemoryStoreOptions as MemoryStoreOptionsShape } from './memory-store.js'
 import { createMiddleware, type SessionMiddleware } from './middleware/index.js'
@@ -91,6 +92,9 @@ namespace session {
   /** A request's session (`req.session`). */
   export const Session = SessionClass
   export type Session = SessionClass
+  /** The error a store call fails with after `storeTimeout` ms (`code: 'ESTORETIMEOUT'`). */
+  export const StoreTimeoutError = StoreTimeoutErrorClass
+  export type StoreTimeoutError = StoreTimeoutErrorClass
 }
 
 declare global {
@@ -114,7 +118,7 @@ declare global {
 export = session
 
 // Lets Node's CommonJS named-export detection (ESM `import { Store } from 'express-session'`) see them.
-const { Store, AsyncStore, Cookie, Session, MemoryStore } = session
+const { Store, AsyncStore, Cookie, Session, MemoryStore, StoreTimeoutError } = session
 /* c8 ignore next 2 */
 // eslint-disable-next-line @typescript-eslint/no-unused-expressions, @typescript-eslint/no-unnecessary-condition -- never runs: the pattern cjs-module-lexer reads
-0 && (module.exports = { Store, AsyncStore, Cookie, Session, MemoryStore })
+0 && (module.exports = { Store, AsyncStore, Cookie, Session, MemoryStore, StoreTimeoutError })

@@ -147,6 +147,16 @@ typeOnly(async () => {
   new Cookie('maxAge=1000')
   void header
 
+  // The error classes, for `instanceof` in error handlers.
+  const handle = (err: unknown): string | undefined => {
+    if (!(err instanceof session.StoreTimeoutError)) return undefined
+    assertType<Equal<typeof err.code, 'ESTORETIMEOUT'>>()
+    assertType<Equal<typeof err.timeout, number>>()
+    expectAssignable<string>(err.method)
+    return err.message
+  }
+  void handle
+
   // Diagnostics: the event and store-call messages.
   const events: SessionEvent[] = ['created', 'loaded', 'regenerated', 'destroyed', 'expired']
   // @ts-expect-error not a lifecycle event
