@@ -60,14 +60,18 @@ export type StoreErrorPolicy = 'fail' | 'continue'
 /** A function of the request; declared as a method so handlers typed with a narrower request are accepted. */
 export type RequestFunction<R> = { bivarianceHack(req: RequestOf): R }['bivarianceHack']
 
-/** `true` when `T` is `any` (what an import of a module that is not installed gives). */
-type IsAny<T> = 0 extends 1 & T ? true : false
+/**
+ * Express's `Request` (as `@types/express-session` passes it) when Express's types are installed, and empty
+ * otherwise: the import below is then unresolved, and an interface extending an unresolved type has no members.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- its members are Express's, when present
+export interface ExpressRequestMembers extends ExpressRequest {}
 
 /**
- * The request handed to `genid` and `cookie(req)`: Express's `Request` (as `@types/express-session` has it)
- * when Express's types are installed, otherwise Node's request plus the global `Express.Request`.
+ * The request handed to `genid` and `cookie(req)`: Node's request with the global `Express.Request` members,
+ * and Express's own when its types are installed.
  */
-export type RequestOf = IsAny<ExpressRequest> extends true ? IncomingMessage & Express.Request : ExpressRequest
+export type RequestOf = IncomingMessage & Express.Request & ExpressRequestMembers
 
 /** Options of `session(options)`. */
 export interface SessionOptions {
@@ -108,8 +112,8 @@ export interface SessionOptions {
 
 export type { CookieInit }
 
-// Express's types are optional: without `@types/express` this import is `any` (the directive, kept in the
-// shipped declarations, keeps the missing module from being an error there) and `RequestOf` falls back.
+// Express's types are optional: without `@types/express` this import is unresolved (the directive, kept in the
+// shipped declarations, keeps that from being an error there) and `ExpressRequestMembers` is empty.
 // eslint-disable-next-line @typescript-eslint/ban-ts-comment -- @ts-expect-error would itself fail where Express's types are installed
 /** @ts-ignore */
 import type { Request as ExpressRequest } from 'express'

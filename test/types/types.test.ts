@@ -2,13 +2,56 @@
 // (`assertType<Equal<A, B>>()`) and mark what must not compile with `// @ts-expect-error`, which is itself an
 // error when the line compiles. They import 'express-session' as users do, so they check dist/*.d.ts.
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
+import { promisify } from 'node:util'
 import { ensureBuilt, runNode } from '../support/node-process.js'
 
 const root = path.join(__dirname, '..', '..')
 const typesDir = __dirname
+const tsc = require.resolve('typescript/bin/tsc')
+/** The @types/express-session release whose programs must compile against this package's declarations. */
+const AT_TYPES_VERSION = '1.19.0'
+
+/**
+ * A throwaway project outside the repository (so that nothing resolves through the repository's node_modules):
+ * `node_modules/express-session` is this package's package.json and dist/, `packages` are linked from the
+ * repository's node_modules, `files` are written. Compile it with `preserveSymlinks`, so that modules resolve from
+ * the project. Returns its directory.
+ */
+function tempProject(packages: string[], files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'express-session-types-'))
+  mkdirSync(path.join(dir, 'node_modules', '@types'), { recursive: true })
+  // the package as npm installs it: package.json and dist/, without the repository's own node_modules
+  const installed = path.join(dir, 'node_modules', 'express-session')
+  mkdirSync(installed)
+  cpSync(path.join(root, 'package.json'), path.join(installed, 'package.json'))
+  symlinkSync(path.join(root, 'dist'), path.join(installed, 'dist'), 'dir')
+  for (const name of packages) {
+    symlinkSync(realpathSync(path.join(root, 'node_modules', name)), path.join(dir, 'node_modules', name), 'dir')
+  }
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
+  return dir
+}
+
+/** `tsc -p dir`: exit code and diagnostics. */
+async function compile(dir: string): Promise<{ code: number | null; output: string }> {
+  return runNode([tsc, '-p', dir, '--pretty', 'false'])
+}
+
+function tsconfig(options: Record<string, unknown>, files: string[]): string {
+  const compilerOptions = { target: 'es2022', module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, ...options }
+  return JSON.stringify({ compilerOptions, files })
+}
+
+/** Express's types (@types/express 5 and what it depends on) and Node's, as the repository has them installed. */
+const EXPRESS_TYPES = readdirSync(path.join(root, 'node_modules', '@types'))
+  .filter((name) => name !== 'express-session')
+  .map((name) => `@types/${name}`)
+  .concat('undici-types')
 
 test('the type tests in test/types compile (tsc -p test/types exits 0)', async () => {
   // The declarations under test are the built ones.
@@ -27,5 +70,103 @@ test('the type tests in test/types compile (tsc -p test/types exits 0)', async (
   }
   for (const file of ['index.d.ts', 'index.d.mts']) {
     assert.ok(compiled.has(path.join(root, 'dist', file)), `dist/${file} was not used`)
+  }
+})
+
+test('without Express\'s types, the declarations compile and cookie(req)/genid(req) get Node\'s request', async () => {
+  await ensureBuilt()
+  const app = [
+    "import { createServer } from 'node:http'",
+    "import session = require('express-session')",
+    "declare module 'express-session' {",
+    '  interface SessionData { views: number }',
+    '}',
+    'const middleware = session({',
+    "  secret: 'x',",
+    "  cookie: (req) => ({ secure: req.headers['x-forwarded-proto'] === 'https' }),",
+    "  genid: (req) => `${req.url ?? ''}-${Date.now()}`,",
+    '})',
+    'createServer((req, res) => {',
+    '  middleware(req, res, () => {',
+    '    const request = req as typeof req & Express.Request',
+    '    request.session.views = (request.session.views ?? 0) + 1',
+    '    res.end(request.sessionID)',
+    '  })',
+    '})',
+    "// @ts-expect-error Express's members are not there without Express's types (the request is not `any`)",
+    'session({ cookie: (req) => ({ secure: req.secure }) })',
+    '',
+  ].join('\n')
+  const dir = tempProject(['@types/node', 'undici-types'], {
+    'app.ts': app,
+    'tsconfig.json': tsconfig({ types: ['node'], skipLibCheck: false, preserveSymlinks: true }, ['app.ts']),
+  })
+  try {
+    const result = await compile(dir)
+    assert.equal(result.code, 0, `tsc failed without Express's types:\n${result.output}`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+/**
+ * @types/express-session from npm's cache (fetched once if missing); `undefined` when npm cannot get it (offline,
+ * no cache): the test then says so and skips, except on CI.
+ */
+async function atTypesPackage(into: string): Promise<string | undefined> {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  try {
+    await promisify(execFile)(npm, ['pack', `@types/express-session@${AT_TYPES_VERSION}`, '--prefer-offline', '--silent', '--pack-destination', into], { timeout: 60_000 })
+    const tarball = readdirSync(into).find((name) => name.endsWith('.tgz'))
+    if (tarball === undefined) return undefined
+    await promisify(execFile)('tar', ['xzf', path.join(into, tarball), '-C', into])
+    return path.join(into, 'express-session')
+  } catch {
+    return undefined
+  }
+}
+
+test('a leftover @types/express-session clashes without skipLibCheck (the docs say to uninstall it) and is overridden with it', async (t) => {
+  await ensureBuilt()
+  const app = [
+    "import express = require('express')",
+    "import session = require('express-session')",
+    "declare module 'express-session' {",
+    '  interface SessionData { views: number }',
+    '}',
+    'const app = express()',
+    "app.use(session({ secret: 'x', cookie: (req) => ({ secure: req.secure }) }))",
+    "app.get('/', (req, res) => {",
+    '  req.session.views = (req.session.views ?? 0) + 1',
+    '  const left: number | undefined = req.session.cookie.maxAge',
+    '  res.json({ views: req.session.views, left })',
+    '})',
+    // with our types in force: an option @types does not have
+    "app.use(session({ secret: 'x', storeTimeout: 1000 }))",
+    '',
+  ].join('\n')
+  const dir = tempProject(EXPRESS_TYPES, { 'app.ts': app })
+  try {
+    const atTypes = await atTypesPackage(dir)
+    if (atTypes === undefined) {
+      if (process.env.CI === 'true') assert.fail(`npm could not provide @types/express-session@${AT_TYPES_VERSION}`)
+      t.skip(`npm could not provide @types/express-session@${AT_TYPES_VERSION} (offline, not cached)`)
+      return
+    }
+    // installed the way npm installs it; `types` left unset, so it is included as every @types package is
+    cpSync(atTypes, path.join(dir, 'node_modules', '@types', 'express-session'), { recursive: true })
+
+    writeFileSync(path.join(dir, 'tsconfig.json'), tsconfig({ skipLibCheck: false, preserveSymlinks: true }, ['app.ts']))
+    const strict = await compile(dir)
+    assert.notEqual(strict.code, 0, 'a leftover @types/express-session compiled without skipLibCheck')
+    // the error docs/api.md shows
+    assert.match(strict.output, /node_modules\/@types\/express-session\/index\.d\.ts\(\d+,\d+\): error TS2717: Subsequent property declarations must have the same type\.\s+Property 'session' must be of type/)
+    assert.doesNotMatch(strict.output, /^app\.ts/m, 'the application itself has no errors')
+
+    writeFileSync(path.join(dir, 'tsconfig.json'), tsconfig({ skipLibCheck: true, preserveSymlinks: true }, ['app.ts']))
+    const skipping = await compile(dir)
+    assert.equal(skipping.code, 0, `with skipLibCheck, this package's types should be in force:\n${skipping.output}`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 })
