@@ -1,12 +1,15 @@
 // Compile-time type tests: `tsc -p test/types` must exit 0. The files in test/types/ assert exact types
 // (`assertType<Equal<A, B>>()`) and mark what must not compile with `// @ts-expect-error`, which is itself an
 // error when the line compiles. They import 'express-session' as users do, so they check dist/*.d.ts.
+// The same files are compiled again with Express 4's types, and small programs in throwaway projects check the
+// declarations without Express's types and beside a leftover @types/express-session (packages npm cannot provide
+// offline make those tests skip, except on CI).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import { promisify } from 'node:util'
 import { ensureBuilt, runNode } from '../support/node-process.js'
 
@@ -42,9 +45,10 @@ async function compile(dir: string): Promise<{ code: number | null; output: stri
   return runNode([tsc, '-p', dir, '--pretty', 'false'])
 }
 
-function tsconfig(options: Record<string, unknown>, files: string[]): string {
+/** A tsconfig.json compiling `files` (names or globs, as `include`). */
+function tsconfig(options: Record<string, unknown>, include: string[]): string {
   const compilerOptions = { target: 'es2022', module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, ...options }
-  return JSON.stringify({ compilerOptions, files })
+  return JSON.stringify({ compilerOptions, include })
 }
 
 /** Express's types (@types/express 5 and what it depends on) and Node's, as the repository has them installed. */
@@ -110,21 +114,54 @@ test('without Express\'s types, the declarations compile and cookie(req)/genid(r
 })
 
 /**
- * @types/express-session from npm's cache (fetched once if missing); `undefined` when npm cannot get it (offline,
- * no cache): the test then says so and skips, except on CI.
+ * A package from npm's cache (fetched once if missing), unpacked into a new directory under `into`; `undefined`
+ * when npm cannot get it (offline, no cache): the test then says so and skips, except on CI.
  */
-async function atTypesPackage(into: string): Promise<string | undefined> {
+async function npmPackage(spec: string, into: string): Promise<string | undefined> {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const run = promisify(execFile)
   try {
-    await promisify(execFile)(npm, ['pack', `@types/express-session@${AT_TYPES_VERSION}`, '--prefer-offline', '--silent', '--pack-destination', into], { timeout: 60_000 })
-    const tarball = readdirSync(into).find((name) => name.endsWith('.tgz'))
-    if (tarball === undefined) return undefined
-    await promisify(execFile)('tar', ['xzf', path.join(into, tarball), '-C', into])
-    return path.join(into, 'express-session')
+    const { stdout } = await run(npm, ['pack', spec, '--prefer-offline', '--silent', '--pack-destination', into], { timeout: 60_000 })
+    const unpacked = mkdtempSync(path.join(into, 'unpacked-'))
+    await run('tar', ['xzf', path.join(into, stdout.trim().split('\n').pop() ?? ''), '-C', unpacked])
+    // the tarball's one top-level directory ('package', or the @types package's own name)
+    const [top] = readdirSync(unpacked)
+    return top === undefined ? undefined : path.join(unpacked, top)
   } catch {
     return undefined
   }
 }
+
+/** Skips `t` (or fails it on CI) when a package could not be had from npm. */
+function skipUnavailable(t: TestContext, spec: string): void {
+  if (process.env.CI === 'true') assert.fail(`npm could not provide ${spec}`)
+  t.skip(`npm could not provide ${spec} (offline, not cached)`)
+}
+
+test('the type tests in test/types also compile with Express 4\'s types', async (t) => {
+  await ensureBuilt()
+  const files = Object.fromEntries(
+    readdirSync(typesDir)
+      .filter((name) => /\.m?ts$/.test(name) && !name.endsWith('.test.ts'))
+      .map((name) => [name, readFileSync(path.join(typesDir, name), 'utf8')]),
+  )
+  const dir = tempProject(EXPRESS_TYPES.filter((name) => name !== '@types/express' && name !== '@types/express-serve-static-core'), files)
+  try {
+    for (const name of ['express', 'express-serve-static-core']) {
+      const spec = `@types/${name}@4`
+      const unpacked = await npmPackage(spec, dir)
+      if (unpacked === undefined) return skipUnavailable(t, spec)
+      cpSync(unpacked, path.join(dir, 'node_modules', '@types', name), { recursive: true })
+    }
+    const options = { lib: ['es2022'], types: ['node'], skipLibCheck: false, preserveSymlinks: true }
+    // the same program as test/types/tsconfig.json's
+    writeFileSync(path.join(dir, 'tsconfig.json'), tsconfig(options, ['./*.ts', './*.mts']))
+    const result = await compile(dir)
+    assert.equal(result.code, 0, `the type tests failed with Express 4's types:\n${result.output}`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
 
 test('a leftover @types/express-session clashes without skipLibCheck (the docs say to uninstall it) and is overridden with it', async (t) => {
   await ensureBuilt()
@@ -147,12 +184,9 @@ test('a leftover @types/express-session clashes without skipLibCheck (the docs s
   ].join('\n')
   const dir = tempProject(EXPRESS_TYPES, { 'app.ts': app })
   try {
-    const atTypes = await atTypesPackage(dir)
-    if (atTypes === undefined) {
-      if (process.env.CI === 'true') assert.fail(`npm could not provide @types/express-session@${AT_TYPES_VERSION}`)
-      t.skip(`npm could not provide @types/express-session@${AT_TYPES_VERSION} (offline, not cached)`)
-      return
-    }
+    const spec = `@types/express-session@${AT_TYPES_VERSION}`
+    const atTypes = await npmPackage(spec, dir)
+    if (atTypes === undefined) return skipUnavailable(t, spec)
     // installed the way npm installs it; `types` left unset, so it is included as every @types package is
     cpSync(atTypes, path.join(dir, 'node_modules', '@types', 'express-session'), { recursive: true })
 
