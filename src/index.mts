@@ -5,7 +5,7 @@
 import session from './index.js'
 
 export default session
-export const { Store, AsyncStore, Cookie, Session, MemoryStore } = session
+export const { Store, AsyncStore, Cookie, Session, MemoryStore, StoreTimeoutError } = session
 export type {
   SessionData,
   SessionOptions,
@@ -24,10 +24,12 @@ export type {
 /** Base of session stores. */
 export type Store = session.Store
 /** Base of stores written with `async` methods, callable with callbacks or as promises. */
-export type AsyncStore<Data = session.SessionData> = session.AsyncStore<Data>
+export type AsyncStore<Data extends session.SessionData = session.SessionData> = session.AsyncStore<Data>
 /** The bundled in-memory store. */
 export type MemoryStore = session.MemoryStore
 /** The session ID cookie of a session. */
 export type Cookie = session.Cookie
 /** A request's session. */
 export type Session = session.Session
+/** The error a store call fails with after `storeTimeout` ms. */
+export type StoreTimeoutError = session.StoreTimeoutError

@@ -16,6 +16,7 @@ import { AsyncStore as AsyncStoreClass, type AsyncStoreCallback as AsyncStoreCal
 import { Cookie as CookieClass, type CookieData as CookieDataShape } from './core/cookie.js'
 import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './core/session.js'
 import { Store as StoreClass } from './core/store.js'
+import { StoreTimeoutError as StoreTimeoutErrorClass } from './lib/store-call.js'
 import type {
   SessionEvent as SessionEventName,
   SessionEventMessage as SessionEventPayload,
@@ -85,7 +86,7 @@ namespace session {
    * callback and as promises. `Data` is the stored session data (default {@link SessionData}).
    */
   export const AsyncStore = AsyncStoreClass
-  export type AsyncStore<Data = SessionData> = AsyncStoreClass<Data>
+  export type AsyncStore<Data extends SessionData = SessionData> = AsyncStoreClass<Data>
   /** The callback an {@link AsyncStore} method accepts: an error, or `null` and the result. */
   export type AsyncStoreCallback<T = void> = AsyncStoreCallbackShape<T>
   /** The bundled in-memory store: one process only. */
@@ -97,19 +98,25 @@ namespace session {
   /** A request's session (`req.session`). */
   export const Session = SessionClass
   export type Session = SessionClass
+  /** The error a store call fails with after `storeTimeout` ms (`code: 'ESTORETIMEOUT'`). */
+  export const StoreTimeoutError = StoreTimeoutErrorClass
+  export type StoreTimeoutError = StoreTimeoutErrorClass
 }
 
 declare global {
   // Merged into Express's `Request` when Express's types are present, harmless otherwise.
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express declares Request in this global namespace
   namespace Express {
+    /** The store on `req.sessionStore`: a `Store`, with the `generate(req)` the middleware sets. */
+    type SessionStore = session.Store
+
     interface Request {
       /** This request's session; its data fields are typed by augmenting `SessionData`. */
       session: session.Session & Partial<session.SessionData>
       /** The ID of this request's session. */
       sessionID: string
       /** The store the session middleware uses. */
-      sessionStore: session.Store
+      sessionStore: SessionStore
     }
   }
 }
@@ -117,7 +124,7 @@ declare global {
 export = session
 
 // Lets Node's CommonJS named-export detection (ESM `import { Store } from 'express-session'`) see them.
-const { Store, AsyncStore, Cookie, Session, MemoryStore } = session
+const { Store, AsyncStore, Cookie, Session, MemoryStore, StoreTimeoutError } = session
 /* c8 ignore next 2 */
 // eslint-disable-next-line @typescript-eslint/no-unused-expressions, @typescript-eslint/no-unnecessary-condition -- never runs: the pattern cjs-module-lexer reads
-0 && (module.exports = { Store, AsyncStore, Cookie, Session, MemoryStore })
+0 && (module.exports = { Store, AsyncStore, Cookie, Session, MemoryStore, StoreTimeoutError })

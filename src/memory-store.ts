@@ -1,6 +1,7 @@
 import { inherits } from 'node:util'
 import { Store, type StoredSession } from './core/store.js'
 import { publishSessionEvent } from './lib/diagnostics.js'
+import type { SessionData } from './index.js'
 
 /** Options of the bundled {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -16,15 +17,15 @@ export interface MemoryStoreOptions {
 }
 
 /** The bundled in-memory store (one process only). */
-/* eslint-disable @typescript-eslint/no-explicit-any -- the callback types of @types/express-session 1.19's MemoryStore */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the error type of @types/express-session 1.19's MemoryStore callbacks */
 export interface MemoryStore extends Store {
   /** Stored sessions as JSON strings, by session ID. */
   sessions: Record<string, string>
-  get(sid: string, callback: (err: any, session?: StoredSession | null) => void): void
-  set(sid: string, session: object, callback?: (err?: any) => void): void
+  get(sid: string, callback: (err: any, session?: SessionData | null) => void): void
+  set(sid: string, session: SessionData, callback?: (err?: any) => void): void
   destroy(sid: string, callback?: (err?: any) => void): void
-  touch(sid: string, session: { cookie: unknown }, callback?: (err?: any) => void): void
-  all(callback: (err: any, sessions?: Record<string, StoredSession>) => void): void
+  touch(sid: string, session: SessionData, callback?: (err?: any) => void): void
+  all(callback: (err: any, obj?: { [sid: string]: SessionData } | null) => void): void
   length(callback: (err: any, length?: number) => void): void
   clear(callback?: (err?: any) => void): void
   /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -201,7 +202,8 @@ proto.all = function all(callback) {
     if (session) sessions[sid] = session
   }
   // optional in 1.x, whatever the type says; a non-function is refused by setImmediate, as in 1.x
-  if (callback as unknown) setImmediate(callback, null, sessions)
+  // JSON-parsed: each cookie is a plain object, as every store hands sessions back
+  if (callback as unknown) setImmediate(callback, null, sessions as unknown as Record<string, SessionData>)
 }
 
 proto.clear = function clear(callback) {
@@ -229,7 +231,7 @@ proto.get = function get(sid, callback) {
     const expiry = order.get(sid)
     if (expiry !== undefined) use(order, sid, expiry)
   }
-  setImmediate(callback, null, session)
+  setImmediate(callback, null, session as SessionData | null | undefined)
 }
 
 proto.set = function set(sid, session, callback) {
@@ -256,7 +258,7 @@ proto.touch = function touch(sid, session, callback) {
   try {
     current = readSession(this, sid)
     if (current) {
-      current.cookie = session.cookie as StoredSession['cookie']
+      current.cookie = session.cookie
       writeSession(this, sid, JSON.stringify(current), expiryOf(session.cookie))
     }
   } catch (err) {

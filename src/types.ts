@@ -1,3 +1,4 @@
+import type { CipherKey } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { CookieInit, SameSiteOption } from './core/cookie.js'
@@ -60,19 +61,29 @@ export type NextFunction = (err?: unknown) => void
  */
 export type StoreErrorPolicy = 'fail' | 'continue' | 'strict'
 
-/** A function of the request; declared as a method so handlers typed with Express's `Request` are accepted. */
+/** A function of the request; declared as a method so handlers typed with a narrower request are accepted. */
 export type RequestFunction<R> = { bivarianceHack(req: RequestOf): R }['bivarianceHack']
 
-/** The request handed to `genid` and `cookie(req)`: Node's request plus what Express (when present) declares. */
-export type RequestOf = IncomingMessage & Express.Request
+/**
+ * Express's `Request` (as `@types/express-session` passes it) when Express's types are installed, and empty
+ * otherwise: the import below is then unresolved, and an interface extending an unresolved type has no members.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- its members are Express's, when present
+export interface ExpressRequestMembers extends ExpressRequest {}
+
+/**
+ * The request handed to `genid` and `cookie(req)`: Node's request with the global `Express.Request` members,
+ * and Express's own when its types are installed.
+ */
+export type RequestOf = IncomingMessage & Express.Request & ExpressRequestMembers
 
 /** Options of `session(options)`. */
 export interface SessionOptions {
   /**
-   * Secret(s) used to sign the session ID cookie: a string, a Buffer (any HMAC key), or an array whose first
+   * Secret(s) used to sign the session ID cookie: any HMAC key (a string, a Buffer or typed array, a `KeyObject`), or an array whose first
    * element signs and all of which verify. When omitted, `req.secret` (set by cookie-parser) is used.
    */
-  secret?: string | Buffer | Array<string | Buffer>
+  secret?: CipherKey | CipherKey[]
   /** Generates a new session ID; may return a Promise. Default: 24 random bytes, base64url (192 bits). */
   genid?(req: RequestOf): string | Promise<string>
   /** Name of the session ID cookie. Default `'connect.sid'`. */
@@ -104,3 +115,9 @@ export interface SessionOptions {
 }
 
 export type { CookieInit }
+
+// Express's types are optional: without `@types/express` this import is unresolved (the directive, kept in the
+// shipped declarations, keeps that from being an error there) and `ExpressRequestMembers` is empty.
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- @ts-expect-error would itself fail where Express's types are installed
+/** @ts-ignore */
+import type { Request as ExpressRequest } from 'express'

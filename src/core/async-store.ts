@@ -106,7 +106,7 @@ function dual(method: StoreMethod, arity: number, impl: AsyncMethod): AsyncMetho
  * app.use(session({ store: new MapStore(), secret: 'keyboard cat', resave: false, saveUninitialized: false }))
  * ```
  */
-export abstract class AsyncStore<Data = SessionData> extends Store {
+export abstract class AsyncStore<Data extends SessionData = SessionData> extends Store {
   /** Wraps the subclass's store methods so that they accept a trailing callback too. */
   constructor(options?: unknown) {
     super(options)

@@ -35,6 +35,9 @@ export interface CookieInit {
   [key: string]: unknown
 }
 
+/** What `maxAge` really is: its declared `number | undefined`, or `null` for a browser-session cookie. */
+type BrowserSessionMaxAge = number | null
+
 /**
  * What `cookie.maxAge` accepts, and how to give a lifetime, as error messages say it.
  * @internal
@@ -52,11 +55,16 @@ export class Cookie {
   declare originalMaxAge: number | null
   declare partitioned?: boolean
   declare priority?: 'low' | 'medium' | 'high'
-  declare secure?: boolean
-  declare httpOnly: boolean
+  /** `Secure` attribute. `'auto'` is resolved when the middleware creates the cookie; set later, it acts as `true`. */
+  declare secure?: boolean | 'auto'
+  /** `HttpOnly` attribute (`true` unless the options say otherwise). */
+  declare httpOnly?: boolean
   declare domain?: string
-  declare path: string
+  /** `Path` attribute (`'/'` unless the options say otherwise). */
+  declare path?: string
   declare sameSite?: SameSiteOption
+  /** Kept from the options for compatibility with `@types/express-session`; the ID cookie is always signed. */
+  declare signed?: boolean
   /** Backing field of `expires`; an own property because stores read it (express-mysql-session). */
   declare _expires: Date | null | undefined
 
@@ -76,7 +84,7 @@ export class Cookie {
 
     // the options may have set it to anything, `undefined` included
     if ((this.originalMaxAge as unknown) === undefined || this.originalMaxAge === null) {
-      this.originalMaxAge = this.maxAge
+      this.originalMaxAge = this.maxAge as BrowserSessionMaxAge
     }
   }
 
@@ -87,13 +95,17 @@ export class Cookie {
 
   set expires(date: Date | null | undefined) {
     this._expires = date
-    this.originalMaxAge = this.maxAge
+    this.originalMaxAge = this.maxAge as BrowserSessionMaxAge
   }
 
-  /** Milliseconds left before the cookie expires; setting it moves `expires` to now + ms. */
-  get maxAge(): number | null {
+  /**
+   * Milliseconds left before the cookie expires; setting it moves `expires` to now + ms. Typed as in
+   * `@types/express-session` (`number | undefined`); for a browser-session cookie the value is `null`, as in
+   * 1.x, so test it with `typeof cookie.maxAge === 'number'` or `cookie.maxAge == null`.
+   */
+  get maxAge(): number | undefined {
     const expires = this._expires
-    return expires instanceof Date ? expires.valueOf() - Date.now() : (expires as null)
+    return expires instanceof Date ? expires.valueOf() - Date.now() : (expires as undefined)
   }
 
   set maxAge(ms: number | Date | null | undefined) {
@@ -120,7 +132,8 @@ export class Cookie {
       partitioned: this.partitioned,
       priority: this.priority,
       expires: this._expires,
-      secure: this.secure,
+      // 'auto' set on a live cookie is passed on as it is (truthy: `Secure`), as in 1.x
+      secure: this.secure as boolean | undefined,
       httpOnly: this.httpOnly,
       domain: this.domain,
       path: this.path,

@@ -7,6 +7,7 @@ import { debug } from '../lib/debug.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { callStore } from '../lib/store-call.js'
 import type { Store } from './store.js'
+import type { SessionData } from '../index.js'
 import type { SessionRequest } from '../types.js'
 
 /** Callback of the Session methods: called with the store's error, if any. */
@@ -183,7 +184,7 @@ export class Session {
     debug(this.req, 'reloading %s', this.id)
     return complete(this, callback, (done) => {
       const { req, store } = hostOf(this)
-      callStore<object>(store, 'get', [this.id], tracker?.storeTimeout ?? 0, (err, data) => {
+      callStore<SessionData>(store, 'get', [this.id], tracker?.storeTimeout ?? 0, (err, data) => {
         if (err) return done(err)
         if (!data) {
           debug(req, 'session %s not found in the store on reload', this.id)

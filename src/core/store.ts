@@ -3,6 +3,9 @@ import { inherits } from 'node:util'
 import { Cookie } from './cookie.js'
 import { Session, storeTimeoutOf } from './session.js'
 import { callStore } from '../lib/store-call.js'
+import type { SessionData } from '../index.js'
+
+export type { SessionData }
 import type { SessionRequest } from '../types.js'
 
 /** Session data as a store holds it: at least a `cookie`, plus whatever the application put in. */
@@ -12,26 +15,38 @@ export interface StoredSession {
 }
 
 /**
- * The contract of a session store. `get`, `set` and `destroy` are required; `touch` is used when present;
- * `all`, `length` and `clear` are optional. Methods may call back, or return a promise instead.
+ * The contract of a session store, with the signatures of `@types/express-session` 1.19. `get`, `set` and
+ * `destroy` are required; `touch` is used when present; `all`, `length` and `clear` are optional. Methods may
+ * call back, or return a promise instead. Callback errors are `any`, as in `@types/express-session`, so that
+ * callbacks written against it (`(err) => err.code`) compile.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- the signatures of @types/express-session 1.19, which stores and apps are typed against */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the error type of @types/express-session 1.19's callbacks, which stores and apps are typed against */
 export interface Store extends EventEmitter {
-  get(sid: string, callback: (err: any, session?: any) => void): unknown
-  set(sid: string, session: any, callback?: (err?: any) => void): unknown
+  /** Calls back with the session `sid`, or `null`/`undefined` when there is none. */
+  get(sid: string, callback: (err: any, session?: SessionData | null) => void): unknown
+  /** Stores `session` under `sid` (insert or update). */
+  set(sid: string, session: SessionData, callback?: (err?: any) => void): unknown
+  /** Removes the session `sid`; not finding it is not an error. */
   destroy(sid: string, callback?: (err?: any) => void): unknown
-  touch?(sid: string, session: any, callback?: (err?: any) => void): unknown
-  all?(callback: (err: any, sessions?: any) => void): unknown
+  /** Optional: pushes back the expiry of `sid` without rewriting its data. */
+  touch?(sid: string, session: SessionData, callback?: (err?: any) => void): unknown
+  /** Optional: every stored session, as an array or keyed by session ID. */
+  all?(callback: (err: any, obj?: SessionData[] | { [sid: string]: SessionData } | null) => void): unknown
+  /** Optional: the number of stored sessions. */
   length?(callback: (err: any, length?: number) => void): unknown
+  /** Optional: removes every stored session. */
   clear?(callback?: (err?: any) => void): unknown
-  /** Set by the session middleware: creates a new session on `req`. May return a promise (async `genid`). */
-  generate(req: any): void | Promise<void>
+  /**
+   * Set by the session middleware: creates a new session on `req`. May return a promise (async `genid`).
+   * `req` is the request (Express's, Connect's or Node's; `load` passes just `{ sessionID, sessionStore }`).
+   */
+  generate(req: object): void | Promise<void>
   /** Destroys the session of `req` in the store, then gives `req` a new one. */
-  regenerate(req: any, callback: (err?: any) => void): void
+  regenerate(req: object, callback: (err?: any) => any): void
   /** Loads the session `sid` as a `Session`; calls back with nothing when there is none. */
-  load(sid: string, callback: (err?: any, session?: Session) => void): void
+  load(sid: string, callback: (err: any, session?: Session & SessionData) => any): void
   /** Builds `req.session` from stored data. */
-  createSession(req: any, session: any): Session
+  createSession(req: object, session: SessionData): Session & SessionData
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
@@ -70,14 +85,15 @@ Store.prototype.regenerate = function regenerate(this: Store, req: SessionReques
   }, req)
 }
 
-Store.prototype.load = function load(this: Store, sid: string, callback: (err?: unknown, session?: Session) => void): void {
+Store.prototype.load = function load(this: Store, sid: string, callback: (err?: unknown, session?: Session & SessionData) => void): void {
   callStore<StoredSession>(this, 'get', [sid], 0, (err, data) => {
     if (err) return callback(err)
     if (!data) return callback()
     const req = { sessionID: sid, sessionStore: this }
-    let session: Session
+    let session: Session & SessionData
     try {
-      session = this.createSession(req, data)
+      // stored data has a plain cookie object, which createSession turns into a Cookie
+      session = this.createSession(req, data as unknown as SessionData)
     } catch (createError) {
       return callback(createError)
     }
@@ -85,7 +101,8 @@ Store.prototype.load = function load(this: Store, sid: string, callback: (err?: 
   })
 }
 
-Store.prototype.createSession = function createSession(this: Store, req: SessionRequest, data: StoredSession): Session {
+Store.prototype.createSession = function createSession(this: Store, req: SessionRequest, sessionData: SessionData): Session & SessionData {
+  const data = sessionData as unknown as StoredSession
   // the store's data is not to be trusted: it may have no cookie, or be no object at all
   const stored = (data as { cookie?: unknown } | null | undefined)?.cookie as Partial<StoredSession['cookie']> | null | undefined
   if (stored === null || typeof stored !== 'object') {

@@ -5,13 +5,14 @@
  */
 
 import { parse } from 'cookie'
+import type { CipherKey } from 'node:crypto'
 import { sign, unsign } from 'cookie-signature'
 import { debug } from './debug.js'
 import { deprecate } from './deprecate.js'
 import type { SessionRequest } from '../types.js'
 
 /** Secrets to sign with (the first) and to verify with (all, in turn). */
-export type Secrets = readonly [string | Buffer, ...(string | Buffer)[]]
+export type Secrets = readonly [CipherKey, ...CipherKey[]]
 
 /**
  * Decodes one cookie value as the `cookie` 0.7 parser of express-session 1.19.0 does: a value in double quotes

@@ -16,12 +16,26 @@ export type StoreMethod = 'get' | 'set' | 'destroy' | 'touch' | 'all' | 'length'
 /** A Node-style callback. */
 export type Callback<T = unknown> = (err: Error | null, value?: T) => void
 
-/** Error passed when a store call takes longer than `storeTimeout`. */
-export interface StoreTimeoutError extends Error {
-  code: 'ESTORETIMEOUT'
-  method: StoreMethod
-  timeout: number
+/**
+ * The error a store call fails with when the store has not answered within `storeTimeout` ms:
+ * `code` is `'ESTORETIMEOUT'`, `method` the store method, `timeout` the limit in ms.
+ */
+export class StoreTimeoutError extends Error {
+  declare readonly code: 'ESTORETIMEOUT'
+  /** The store method that did not answer. */
+  declare readonly method: StoreMethod
+  /** The `storeTimeout` in force, in ms. */
+  declare readonly timeout: number
+
+  constructor(method: StoreMethod, timeout: number) {
+    super(`store.${method}() did not answer within ${timeout} ms (storeTimeout)`)
+    this.code = 'ESTORETIMEOUT'
+    this.method = method
+    this.timeout = timeout
+  }
 }
+// on the prototype, like Error's own `name`: not an enumerable field of every instance
+Object.defineProperty(StoreTimeoutError.prototype, 'name', { value: 'StoreTimeoutError', writable: true, configurable: true })
 
 type AnyStore = Record<string, unknown>
 
@@ -38,13 +52,6 @@ export function toError(reason: unknown, method: StoreMethod): Error {
   return err
 }
 
-function timeoutError(method: StoreMethod, timeout: number): StoreTimeoutError {
-  const err = new Error(`store.${method}() did not answer within ${timeout} ms (storeTimeout)`) as StoreTimeoutError
-  err.code = 'ESTORETIMEOUT'
-  err.method = method
-  err.timeout = timeout
-  return err
-}
 
 /**
  * Reports a failed store call: a debug line naming the operation, the session ID and the error, and a message
@@ -141,7 +148,7 @@ export function callStore<T>(
   }
 
   if (!settled && timeout > 0) {
-    timer = setTimeout(settle, timeout, timeoutError(method, timeout))
+    timer = setTimeout(settle, timeout, new StoreTimeoutError(method, timeout))
     timer.unref()
   }
 }

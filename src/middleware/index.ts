@@ -8,7 +8,7 @@ import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
 import { Cookie } from '../core/cookie.js'
 import { attachTracker, CREATED_AT_KEY, Session } from '../core/session.js'
-import type { StoredSession } from '../core/store.js'
+import type { SessionData, StoredSession } from '../core/store.js'
 import { debug } from '../lib/debug.js'
 import { warnOnce } from '../lib/deprecate.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
@@ -140,7 +140,8 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   let sess: Session
   let expired = false
   try {
-    sess = config.store.createSession(req, data)
+    // stored data has a plain cookie object, which createSession turns into a Cookie
+    sess = config.store.createSession(req, data as unknown as SessionData)
     attachTracker(sess, state)
     // remembered before the creation time may be added, so that adding it is saved
     state.remember(sess, true)

@@ -6,6 +6,7 @@ import session, {
   MemoryStore,
   Session,
   Store,
+  StoreTimeoutError,
   type CookieOptions,
   type SessionData,
   type SessionEventMessage,
@@ -25,6 +26,8 @@ assertType<Equal<typeof Store, typeof session.Store>>()
 assertType<Equal<typeof MemoryStore, typeof session.MemoryStore>>()
 assertType<Equal<typeof Cookie, typeof session.Cookie>>()
 assertType<Equal<typeof Session, typeof session.Session>>()
+assertType<Equal<typeof StoreTimeoutError, typeof session.StoreTimeoutError>>()
+assertType<Equal<StoreTimeoutError, session.StoreTimeoutError>>()
 assertType<Equal<Store, session.Store>>()
 assertType<Equal<MemoryStore, session.MemoryStore>>()
 assertType<Equal<Cookie, session.Cookie>>()

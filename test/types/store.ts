@@ -88,16 +88,20 @@ typeOnly(async () => {
     // Stores are EventEmitters; the middleware listens for these two.
     store.on('disconnect', () => undefined).on('connect', () => undefined)
     store.emit('connect')
-    store.get('sid', (err, sess) => void [err, sess])
-    store.set('sid', { cookie: new Cookie() }, (err) => void err)
+    store.get('sid', (err, sess) => void [err, sess satisfies SessionData | null | undefined])
+    store.set('sid', { cookie: new Cookie(), views: 1 }, (err) => void err)
     store.destroy('sid', (err) => void err)
-    // The base class's helpers.
-    store.regenerate({}, (err) => void err)
+    // The base class's helpers, typed as @types/express-session types them; the request may be any object.
+    store.regenerate({ sessionID: 'sid' }, (err) => void err)
     store.load('sid', (err, sess) => {
-      if (!err && sess) assertType<Equal<typeof sess, session.Session>>()
+      if (!err && sess) assertType<Equal<typeof sess, session.Session & SessionData>>()
     })
-    const created = store.createSession({}, { cookie: { originalMaxAge: null } })
-    assertType<Equal<typeof created, session.Session>>()
+    const created = store.createSession({ sessionID: 'sid' }, { cookie: new Cookie(), views: 0 })
+    assertType<Equal<typeof created, session.Session & SessionData>>()
+    // @ts-expect-error stored data has a cookie
+    store.createSession({ sessionID: 'sid' }, { views: 0 })
+    // @ts-expect-error the request is an object
+    store.regenerate('sid', () => undefined)
   }
 
   // Stores typed from their own class keep their precise signatures.
@@ -127,11 +131,13 @@ typeOnly(async () => {
 
   // Cookie.
   const cookie = new Cookie({ maxAge: 1000, sameSite: 'strict', secure: true })
-  assertType<Equal<typeof cookie.maxAge, number | null>>()
+  // As @types/express-session types them (a browser-session cookie's maxAge is null at runtime, as in 1.x).
+  assertType<Equal<typeof cookie.maxAge, number | undefined>>()
   assertType<Equal<typeof cookie.originalMaxAge, number | null>>()
   assertType<Equal<typeof cookie.expires, Date | null | undefined>>()
-  assertType<Equal<typeof cookie.httpOnly, boolean>>()
-  assertType<Equal<typeof cookie.path, string>>()
+  assertType<Equal<typeof cookie.httpOnly, boolean | undefined>>()
+  assertType<Equal<typeof cookie.path, string | undefined>>()
+  assertType<Equal<typeof cookie.secure, boolean | 'auto' | undefined>>()
   const header: string = cookie.serialize('connect.sid', 's:value')
   const json = cookie.toJSON()
   assertType<Equal<typeof json.originalMaxAge, number | null>>()
@@ -142,6 +148,16 @@ typeOnly(async () => {
   // @ts-expect-error the constructor takes an options object
   new Cookie('maxAge=1000')
   void header
+
+  // The error classes, for `instanceof` in error handlers.
+  const handle = (err: unknown): string | undefined => {
+    if (!(err instanceof session.StoreTimeoutError)) return undefined
+    assertType<Equal<typeof err.code, 'ESTORETIMEOUT'>>()
+    assertType<Equal<typeof err.timeout, number>>()
+    expectAssignable<string>(err.method)
+    return err.message
+  }
+  void handle
 
   // Diagnostics: the event, store-call and store-error messages.
   const events: SessionEvent[] = ['created', 'loaded', 'regenerated', 'destroyed', 'expired']
