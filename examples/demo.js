@@ -56,19 +56,24 @@ function createApp (options = {}) {
     req.session.views = (req.session.views || 0) + 1
     const user = req.session.user
     res.type('html').send(page(user ? `Hello, ${escapeHtml(user)}` : 'Session demo', `
-      <p>You have viewed this page <strong id="views">${req.session.views}</strong> time${req.session.views === 1 ? '' : 's'}.</p>
+      <section class="card">
+        <p>You have viewed this page <strong id="views">${req.session.views}</strong> time${req.session.views === 1 ? '' : 's'}.</p>
+        <p><small>The count lives in your session on the server; your browser only holds its signed ID.</small></p>
+      </section>
+      <section class="card">
       ${user
         ? `<p id="user">Logged in as <strong>${escapeHtml(user)}</strong>.</p>
            <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>`
         : `<form method="post" action="/login">
              <label>Name <input id="name" name="name" required autocomplete="username"></label>
              <button id="login" type="submit">Log in</button>
-           </form>`}`))
+           </form>`}
+      </section>`))
   })
 
   app.post('/login', (req, res, next) => {
     const name = String(req.body.name || '').trim()
-    if (!name) return res.status(400).type('html').send(page('Log in', '<p>A name is required. <a href="/">Back</a></p>'))
+    if (!name) return res.status(400).type('html').send(page('Log in', '<section class="card"><p>A name is required. <a href="/">Back</a></p></section>'))
     const views = req.session.views || 0
     // A new session ID at the moment the privilege level changes: prevents session fixation.
     req.session.regenerate((err) => {
@@ -94,10 +99,28 @@ function createApp (options = {}) {
   return app
 }
 
+/** A little CSS, inline: readable type, some room, the content on a card. No build step, no framework. */
+const style = `
+  body { font: 17px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;
+         background: #eef1f5; margin: 0; padding: 3rem 1rem; }
+  main { max-width: 32rem; margin: 0 auto; }
+  h1 { font-size: 1.6rem; margin: 0 0 1rem; }
+  .card { background: #fff; border-radius: 10px; padding: 1.25rem 1.5rem; margin-bottom: 1rem;
+          box-shadow: 0 1px 3px rgba(0, 0, 0, .12); }
+  .card p { margin: 0 0 .75rem; }
+  .card p:last-child { margin-bottom: 0; }
+  label { display: block; margin-bottom: .75rem; }
+  input { font: inherit; padding: .4rem .6rem; margin-left: .5rem; border: 1px solid #9aa5b1; border-radius: 6px; }
+  button { font: inherit; padding: .4rem 1rem; border: 0; border-radius: 6px; background: #2563eb; color: #fff; cursor: pointer; }
+  button:hover { background: #1d4ed8; }
+  small { color: #616e7c; }
+`
+
 function page (title, body) {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>
-<body><h1>${title}</h1>${body}</body></html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title><style>${style}</style></head>
+<body><main><h1>${title}</h1>${body}</main></body></html>
 `
 }
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts (or the files given) with node's test runner through tsx, under c8
 // coverage of the built package mapped back to src/, then prints the closing "N passed, N failed" line.
+// First builds the SQLite native modules if `npm install` left them unbuilt (scripts/natives.js says why).
 'use strict'
 const { readdirSync, readFileSync, mkdirSync, rmSync } = require('node:fs')
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
+
+const { buildNatives } = require('./natives.js')
 
 const root = path.join(__dirname, '..')
 
@@ -17,6 +20,8 @@ function findTests(dir) {
   }
   return found.sort()
 }
+
+buildNatives()
 
 const filter = process.argv.slice(2)
 const files = filter.length ? filter : findTests(path.join(root, 'test'))

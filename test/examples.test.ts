@@ -214,6 +214,19 @@ for (const maxAge of [undefined, 60_000]) {
       assert.match(app.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     });
 
+    it('serves a page styled by a small inline stylesheet: readable font, spacing, cards; no external asset', async () => {
+      const res = await request(app.url).get('/').expect(200).expect('Content-Type', /html/);
+      const style = /<style>([\s\S]*?)<\/style>/.exec(res.text)?.[1];
+      assert.ok(style, `no inline <style> in:\n${res.text}`);
+      assert.match(style, /body\s*\{[^}]*font:[^}]*sans-serif/, 'a readable font on body');
+      assert.match(style, /main\s*\{[^}]*max-width/, 'a readable line length');
+      assert.match(style, /\.card\s*\{[^}]*padding/, 'cards with room inside');
+      assert.ok(style.length < 2000, `a small stylesheet, not ${style.length} characters`);
+      assert.ok((res.text.match(/<section class="card">/g) ?? []).length >= 2, 'the count and the form are on cards');
+      assert.match(res.text, /<meta name="viewport"/);
+      assert.doesNotMatch(res.text, /<link |<script/, 'no stylesheet or script to fetch: no build step');
+    });
+
     it('the first visit sets an HttpOnly, SameSite=Lax cookie; the count goes up with it', async () => {
       const first = await request(app.url).get('/').expect(200).expect('Content-Type', /html/);
       assert.equal(demoViews(first.text), 1);
@@ -308,6 +321,67 @@ describe('examples/demo.js refuses a bad COOKIE_MAX_AGE', { timeout }, () => {
       startExample('demo.js', { env: { COOKIE_MAX_AGE: 'soon' } }),
       /exited \(1\) before listening[\s\S]*COOKIE_MAX_AGE must be a positive number of milliseconds, got "soon"/,
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// README's first app, pasted as it is
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The first js block under README's "## A first app", and the README line it starts on. */
+function readmeFirstApp(): { code: string; line: number } {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const section = readme.indexOf('\n## A first app\n');
+  assert.ok(section >= 0, 'README.md has no "## A first app" section');
+  const match = /\n```js\n([\s\S]*?)\n```\n/.exec(readme.slice(section));
+  assert.ok(match, 'no js block under "## A first app"');
+  const line = readme.slice(0, section + match.index).split('\n').length + 2;
+  return { code: match[1]!, line };
+}
+
+describe("README's first app", { timeout }, () => {
+  let dir: string;
+  let app: RunningExample;
+  before(async () => {
+    fs.mkdirSync(path.join(root, '.tmp'), { recursive: true });
+    // Inside the repository, so that `express` and `express-session` resolve as in an application that has them.
+    dir = fs.mkdtempSync(path.join(root, '.tmp', 'first-app-'));
+    fs.writeFileSync(path.join(dir, 'app.js'), readmeFirstApp().code);
+    // The app listens on 3000 as written; this moves that to a free port on 127.0.0.1 and says which.
+    fs.writeFileSync(
+      path.join(dir, 'free-port.cjs'),
+      `const net = require('node:net')
+const listen = net.Server.prototype.listen
+net.Server.prototype.listen = function (port, ...rest) {
+  if (port !== 3000) return listen.call(this, port, ...rest)
+  this.once('listening', () => console.log('first app listening on http://127.0.0.1:' + this.address().port))
+  return listen.call(this, 0, '127.0.0.1', ...rest)
+}
+`,
+    );
+    const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --require ${JSON.stringify(path.join(dir, 'free-port.cjs'))}`;
+    app = await startExample(path.relative(examplesDir, path.join(dir, 'app.js')), { env: { NODE_OPTIONS: nodeOptions } });
+  });
+  after(async () => {
+    await app?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is on the first screen: about ten lines, a literal secret and a one-line warning to use an environment variable', () => {
+    const { code, line } = readmeFirstApp();
+    assert.ok(line <= 40, `the first app starts on README line ${line}`);
+    const lines = code.split('\n').filter((l) => l.trim() !== '');
+    assert.ok(lines.length <= 12, `the first app has ${lines.length} non-blank lines`);
+    assert.match(code, /secret: '[^']+'/);
+    assert.match(code, /^\/\/ .*production.*environment variable/m);
+  });
+
+  it('runs as pasted: each request with the cookie counts one more', async () => {
+    const first = await request(app.url).get('/').expect(200, 'You have been here 1 times');
+    const jar = cookie(first);
+    assert.match(jar, /^connect\.sid=s%3A/);
+    await request(app.url).get('/').set('Cookie', jar).expect(200, 'You have been here 2 times');
+    await request(app.url).get('/').expect(200, 'You have been here 1 times');
   });
 });
 

@@ -456,7 +456,8 @@ before(async () => {
   mkdirSync(packDir)
   mkdirSync(consumer)
 
-  const packed = await run(npm, ['pack', '--json', '--pack-destination', packDir], root)
+  // dist/ is built above: --ignore-scripts keeps `prepare` from rebuilding it while other test files read it.
+  const packed = await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', packDir], root)
   assert.equal(packed.code, 0, describeRun('npm pack', packed))
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string }>
   tarball = path.join(packDir, info!.filename)
