@@ -117,7 +117,8 @@ function use(order: Map<string, number>, sid: string, expiry: number): void {
 /** The parsed session `sid`, or undefined when missing or expired (which removes it). */
 function readSession(store: MemoryStore, sid: string): StoredSession | null | undefined {
   const json = sessionsOf(store)[sid]
-  if (json === undefined) return undefined
+  // an empty entry is none, as in 1.x
+  if (!json) return undefined
   const now = Date.now()
   const order = internalsOf(store).order
   const expiry = order.get(sid)
@@ -242,7 +243,7 @@ proto.set = function set(sid, session, callback) {
     if (callback) setImmediate(callback, err)
     return
   }
-  writeSession(this, sid, json, expiryOf((session as { cookie?: unknown }).cookie))
+  writeSession(this, sid, json, expiryOf((session as { cookie?: unknown } | null)?.cookie))
   if (callback) setImmediate(callback)
 }
 

@@ -511,6 +511,23 @@ describe('the packed package', { concurrency: true }, () => {
     assert.match(result.stdout, /cjs ok/)
   })
 
+  test("1.x's module paths (express-session/session/store, ...) give the same classes, required and imported", async () => {
+    const script = [
+      "const session = require('express-session')",
+      "const assert = require('node:assert/strict')",
+      "const paths = { store: 'Store', cookie: 'Cookie', memory: 'MemoryStore', session: 'Session' }",
+      'for (const [file, name] of Object.entries(paths)) {',
+      "  assert.equal(require('express-session/session/' + file), session[name], file)",
+      "  assert.equal(require('express-session/session/' + file + '.js'), session[name], file + '.js')",
+      '}',
+      "assert.throws(() => require('express-session/index.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })",
+      "import('express-session/session/store').then((m) => { assert.equal(m.default, session.Store); console.log('paths ok') })",
+    ].join('\n')
+    const result = await run(process.execPath, ['-e', script], consumer)
+    assert.equal(result.code, 0, describeRun('module paths', result))
+    assert.match(result.stdout, /paths ok/)
+  })
+
   test('ESM import yields the very same objects as require(), and instanceof holds across them', async () => {
     const result = await run(process.execPath, ['esm-check.mjs'], consumer)
     assert.equal(result.code, 0, describeRun('esm-check.mjs', result))

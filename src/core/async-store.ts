@@ -61,7 +61,7 @@ function dual(method: StoreMethod, arity: number, impl: AsyncMethod): AsyncMetho
         process.nextTick(() => (RETURNS_VALUE.has(method) ? callback(null, result) : callback()))
       },
       (reason: unknown) => {
-        const err = toError(reason ?? new Error(`store.${method}() rejected`), method)
+        const err = toError(reason || new Error(`store.${method}() rejected`), method)
         process.nextTick(() => callback(err))
       },
     )

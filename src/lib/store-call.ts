@@ -101,13 +101,14 @@ export function callStore<T>(
     if (settled) return
     settled = true
     if (timer !== undefined) clearTimeout(timer)
-    const error = err == null ? null : toError(err, method)
-    if (error) reportFailure(store, method, sessionId, error, req)
+    // as in 1.x: a falsy error is no error, and any other value is passed on as the store gave it
+    const error = err ? (err as Error) : null
+    if (error) reportFailure(store, method, sessionId, toError(error, method), req)
     if (trace !== undefined) {
       const { channels: traced, context } = trace
       context.duration = performance.now() - context.start
       if (error) {
-        context.error = error
+        context.error = toError(error, method)
         traced.error.publish(context)
       } else {
         context.result = value
@@ -134,14 +135,14 @@ export function callStore<T>(
     if (isThenable(result)) {
       result.then(
         (value) => settleOutsidePromise(settle, null, value),
-        (reason: unknown) => settleOutsidePromise(settle, reason ?? new Error(`store.${method}() rejected`)),
+        (reason: unknown) => settleOutsidePromise(settle, reason || new Error(`store.${method}() rejected`)),
       )
     }
   } catch (err) {
     // A throw from our own callback (the store called back synchronously) is not the store's failure: it
     // propagates. A store that throws after it has answered has answered: like a second callback, the
     // throw is ignored (rethrowing it would run the request's error handling after its route).
-    if (!settled) settle(err)
+    if (!settled) settle(err || new Error(`store.${method}() threw ${String(err)}`))
     else if (callbackThrew) throw err
   } finally {
     if (trace !== undefined) trace.channels.end.publish(trace.context)

@@ -141,8 +141,9 @@ function isGenid(value: unknown): value is MiddlewareConfig['genid'] {
  */
 export function resolveOptions(options: SessionOptions | undefined, defaultStore: () => Store): MiddlewareConfig {
   const opts: SessionOptions = options ?? {}
+  // any falsy value means the default, as in 1.x (`opts.genid || ...`)
   // eslint-disable-next-line @typescript-eslint/unbound-method -- read as a value to be validated, then called plainly
-  const genid: unknown = opts.genid ?? generateSessionId
+  const genid: unknown = opts.genid || generateSessionId
   if (!isGenid(genid)) {
     throw new TypeError(optionMessage('genid option', 'a function (req) => string, or returning a Promise of a string', genid))
   }
@@ -174,7 +175,8 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
     throw new TypeError(optionMessage('storeErrors option', '"fail", "continue" or "strict"', storeErrors))
   }
 
-  const cookie: unknown = opts.cookie ?? {}
+  // any falsy value means no settings, as in 1.x
+  const cookie: unknown = opts.cookie || {}
   if (typeof cookie === 'object' && cookie !== null) {
     validateCookie(name, cookie, 'option')
   } else if (typeof cookie !== 'function') {
