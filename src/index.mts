@@ -19,6 +19,7 @@ export type {
   StoreCallContext,
   StoreErrorMessage,
   AsyncStoreCallback,
+  SessionChanges,
 } from './index.js'
 
 /** Base of session stores. */

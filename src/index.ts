@@ -15,7 +15,7 @@
 import { AsyncStore as AsyncStoreClass, type AsyncStoreCallback as AsyncStoreCallbackShape } from './core/async-store.js'
 import { Cookie as CookieClass, type CookieData as CookieDataShape } from './core/cookie.js'
 import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './core/session.js'
-import { Store as StoreClass } from './core/store.js'
+import { Store as StoreClass, type SessionChanges as SessionChangesShape } from './core/store.js'
 import { StoreTimeoutError as StoreTimeoutErrorClass } from './lib/store-call.js'
 import type {
   SessionEvent as SessionEventName,
@@ -77,6 +77,7 @@ namespace session {
   export type SessionEventMessage = SessionEventPayload
   export type StoreCallContext = StoreCallPayload
   export type StoreErrorMessage = StoreErrorPayload
+  export type SessionChanges = SessionChangesShape
 
   /** Base of session stores (an EventEmitter); see "Writing a store" in the README. */
   export const Store = StoreClass

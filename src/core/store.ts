@@ -15,6 +15,22 @@ export interface StoredSession {
 }
 
 /**
+ * What one request changed in a session, as {@link Store.patch} applies it. Keys are the session's top-level
+ * data keys (never `cookie`); a key is changed when its JSON form differs from the one loaded, so a mutated nested
+ * object counts.
+ */
+export interface SessionChanges {
+  /** Keys set to a new value, with their values as the session holds them (the store serializes them as `set` would). */
+  set: Record<string, unknown>
+  /** Keys removed from the session (or set to a value JSON omits, such as `undefined`). */
+  unset: string[]
+  /** The session's cookie now: the store keeps it and expires the session with it, as `set` and `touch` do. */
+  cookie: Cookie | Record<string, unknown>
+  /** Whether the cookie differs from the one loaded (its expiry is refreshed either way). */
+  cookieChanged: boolean
+}
+
+/**
  * The contract of a session store, with the signatures of `@types/express-session` 1.19. `get`, `set` and
  * `destroy` are required; `touch` is used when present; `all`, `length` and `clear` are optional. Methods may
  * call back, or return a promise instead. Callback errors are `any`, as in `@types/express-session`, so that
@@ -30,6 +46,14 @@ export interface Store extends EventEmitter {
   destroy(sid: string, callback?: (err?: any) => void): unknown
   /** Optional: pushes back the expiry of `sid` without rewriting its data. */
   touch?(sid: string, session: SessionData, callback?: (err?: any) => void): unknown
+  /**
+   * Optional: applies `changes` atomically to the stored session `sid` (set and remove keys, replace the cookie,
+   * refresh the expiry) and calls back with whether the session still existed. A patch never recreates a session
+   * that is gone: it then changes nothing and calls back `false`. May return a promise of that boolean instead.
+   * When a store has it, the middleware saves a modified loaded session as a patch, so that requests of one
+   * session running in parallel lose no update and cannot undo a `destroy()`.
+   */
+  patch?(sid: string, changes: SessionChanges, callback?: (err: any, existed?: boolean) => void): unknown
   /** Optional: every stored session, as an array or keyed by session ID. */
   all?(callback: (err: any, obj?: SessionData[] | { [sid: string]: SessionData } | null) => void): unknown
   /** Optional: the number of stored sessions. */
