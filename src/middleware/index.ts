@@ -19,6 +19,7 @@ import type { AnyRequest, AnyResponse, NextFunction, SessionRequest } from '../t
 import { endResponse, writeSessionCookie } from './commit.js'
 import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
 import { RequestState, stateOf } from './request-state.js'
+import { destroySession } from './save.js'
 
 /** The session middleware's request handler. */
 export type SessionMiddleware = (req: AnyRequest, res: AnyResponse, next: NextFunction) => void
@@ -158,7 +159,7 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
     debug(req, 'session %s past absoluteTimeout', id)
     publishSessionEvent('expired', id, req, undefined, 'absoluteTimeout')
     // a failure is reported by callStore; the request goes on with the fresh session either way
-    callStore(config.store, 'destroy', [id], config.storeTimeout, () => undefined, req)
+    destroySession(state, config.store, id, () => undefined)
     // the store no longer holds it: the fresh session is saved only as any new one would be
     state.savedId = state.savedJson = undefined
     startNewSession(state)
