@@ -142,10 +142,12 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   let expired = false
   try {
     // stored data has a plain cookie object, which createSession turns into a Cookie
+    const storedCookie = (data as { cookie?: unknown }).cookie
     sess = config.store.createSession(req, data as unknown as SessionData)
     attachTracker(sess, state)
     // remembered before the creation time may be added, so that adding it is saved
     state.remember(sess, true)
+    state.savedCookie = storedCookie
     if (config.absoluteTimeout > 0) expired = pastAbsoluteTimeout(config, sess)
   } catch (createError) {
     // the stored data cannot make a session: report it once, and leave the end of the response alone

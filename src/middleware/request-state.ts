@@ -8,7 +8,7 @@ import { sessionDataJson, trackerOf, type RequestTracker, type Session, type Ses
 import type { Store } from '../core/store.js'
 import type { Secrets } from '../lib/signing.js'
 import type { MiddlewareConfig } from './options.js'
-import { destroySession, saveModeOf, saveSession } from './save.js'
+import { destroySession, saveSession } from './save.js'
 import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from '../types.js'
 
 /** What the middleware remembers about one request. */
@@ -30,8 +30,8 @@ export class RequestState implements RequestTracker {
   ended = false
   /** Whether the session handling is off for this request (store failed with `storeErrors: 'continue'`, or its data could not be loaded). */
   disabled = false
-  /** The cookie's JSON as the store holds it, kept when saves may write only the changes. */
-  savedCookieJson: string | undefined = undefined
+  /** The cookie as the store holds it (its stored form as loaded, or its data as last saved), when known. */
+  savedCookie: unknown = undefined
   /** Whether a save found the session gone from the store (destroyed or expired meanwhile): no cookie for it. */
   gone = false
   /** The ID destroyed through `destroy()` during this request. */
@@ -71,12 +71,12 @@ export class RequestState implements RequestTracker {
   saved(sess: Session, json: string): void {
     this.savedId = sess.id
     this.savedJson = json
-    if (this.savedCookieJson !== undefined) this.savedCookieJson = JSON.stringify(sess.cookie)
+    this.savedCookie = sess.cookie.data
   }
 
   /** Whether `sess`'s cookie differs from the one the store holds (`true` when that is not known). */
   cookieChanged(sess: Session): boolean {
-    return this.savedCookieJson === undefined || JSON.stringify(sess.cookie) !== this.savedCookieJson
+    return this.savedCookie === undefined || JSON.stringify(this.savedCookie) !== JSON.stringify(sess.cookie)
   }
 
   /** Records the session as loaded (`loaded`) or created, for change detection. */
@@ -86,7 +86,6 @@ export class RequestState implements RequestTracker {
     if (loaded && !this.config.resave) {
       this.savedId = this.originalId
       this.savedJson = this.originalJson
-      if (saveModeOf(this.config, this.config.store) !== 'overwrite') this.savedCookieJson = JSON.stringify(sess.cookie)
     }
   }
 }
