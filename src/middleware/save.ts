@@ -7,7 +7,7 @@
 
 import { applyChanges, changesSince } from '../core/changes.js'
 import type { Session } from '../core/session.js'
-import type { Store, StoredSession } from '../core/store.js'
+import type { SessionChanges, Store, StoredSession } from '../core/store.js'
 import { debug } from '../lib/debug.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { KeyedQueue } from '../lib/keyed-queue.js'
@@ -49,7 +49,7 @@ function sessionGone(state: RequestState, id: string): void {
   publishSessionEvent('gone', id, state.req)
 }
 
-/** Outcome of a save: the store's error, or whether the session still existed. */
+/** Called when a save or destroy has finished, with the store's error if any. */
 type SaveCallback = (err: Error | null) => void
 
 /**
@@ -57,7 +57,7 @@ type SaveCallback = (err: Error | null) => void
  * `existed: false`, writing nothing, when the store no longer has it.
  */
 function readModifyWrite(
-  state: RequestState, store: Store, id: string, changes: Parameters<typeof applyChanges>[1],
+  state: RequestState, store: Store, id: string, changes: SessionChanges,
   callback: (err: Error | null, existed: boolean) => void,
 ): void {
   const { req, config } = state
