@@ -242,7 +242,8 @@ function toJson(sid: string, key: string, value: unknown): string | undefined {
     // JSON.stringify's type omits the undefined it returns for undefined, functions and symbols
     return JSON.stringify(value) as string | undefined // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion -- see above
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err)
+    // one line: V8's circular-structure message spans several
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ')
     throw new TypeError(`RedisStore cannot store session ${sid}: its key "${key}" cannot be represented as JSON (${reason}); nothing was written`, { cause: err })
   }
 }
