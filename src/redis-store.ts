@@ -243,6 +243,26 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `
 
+/**
+ * Conversion of a session stored as one JSON string (connect-redis's format) into a hash, for a patch: ARGV = the
+ * string as read, ttl ms, then field/value pairs. Only when the key still holds that string: returns 1, 0 when the
+ * key is gone, -1 when it changed since it was read (the caller reads it again).
+ */
+const CONVERT_SCRIPT = `${CHUNK_LUA}
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then return 0 end
+if t ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[1])
+local ttl = tonumber(ARGV[2])
+if ttl <= 0 or #ARGV < 4 then return 1 end
+hset_pairs(KEYS[1], 3, #ARGV)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`
+
+/** Attempts at converting a string session that keeps changing under a patch before giving up. */
+const CONVERT_ATTEMPTS = 5
+
 interface Script {
   source: string
   sha: string
@@ -255,6 +275,7 @@ function script(source: string): Script {
 const SET = script(SET_SCRIPT)
 const PATCH = script(PATCH_SCRIPT)
 const TOUCH = script(TOUCH_SCRIPT)
+const CONVERT = script(CONVERT_SCRIPT)
 
 function isNoScript(err: unknown): boolean {
   const message = (err as { message?: unknown } | null)?.message
@@ -479,11 +500,36 @@ export class RedisStore extends AsyncStore {
     pairs.push(COOKIE_FIELD, toJson(sid, COOKIE_FIELD, cookie) ?? 'null')
     const ttl = this.ttlMs({ ...set, cookie } as unknown as SessionData)
     const key = this.prefix + sid
-    const result = await evalScript(this.#adapter, PATCH, key, [String(ttl), String(pairs.length / 2), ...pairs, ...removed])
-    if (Number(result) === -1) {
-      throw new Error(`RedisStore cannot patch session ${sid}: the key ${key} holds no hash (a session stored by another store?); nothing was written. Remove it, or use another prefix`)
+    const result = Number(await evalScript(this.#adapter, PATCH, key, [String(ttl), String(pairs.length / 2), ...pairs, ...removed]))
+    if (result === -1) return this.convertAndPatch(sid, key, ttl, pairs, removed)
+    return result === 1
+  }
+
+  /**
+   * Patches a session stored as one JSON string (by connect-redis, under the same prefix): applies the changes to
+   * the string's data and stores the result as a hash, only if the string is still the one read.
+   */
+  private async convertAndPatch(sid: string, key: string, ttl: number, pairs: string[], removed: string[]): Promise<boolean> {
+    const adapter = this.#adapter
+    for (let attempt = 0; attempt < CONVERT_ATTEMPTS; attempt++) {
+      const raw = await adapter.command(key, ['GET', key])
+      if (raw === null || raw === undefined) return false
+      const stored = text(raw)
+      const data = this.parseString(sid, key, stored)
+      if (data === null) {
+        throw new Error(`RedisStore cannot patch session ${sid}: the key ${key} holds no session (a value stored by something else under the prefix?); nothing was written. Remove it, or use another prefix`)
+      }
+      const fields = new Map<string, string>()
+      for (const field of Object.keys(data)) {
+        const json = toJson(sid, field, data[field])
+        if (json !== undefined) fields.set(field, json)
+      }
+      for (const field of removed) fields.delete(field)
+      for (let i = 0; i < pairs.length; i += 2) fields.set(pairs[i], pairs[i + 1])
+      const result = Number(await evalScript(adapter, CONVERT, key, [stored, String(ttl), ...[...fields].flat()]))
+      if (result !== -1) return result === 1
     }
-    return Number(result) === 1
+    throw new Error(`RedisStore cannot patch session ${sid}: the string at key ${key} kept changing while it was converted to a hash`)
   }
 
   /** Every stored session, keyed by session ID (SCAN on every master, then one HGETALL per key). */
@@ -554,14 +600,19 @@ export class RedisStore extends AsyncStore {
   private async readString(sid: string, key: string): Promise<SessionData | null> {
     const raw = await this.#adapter.command(key, ['GET', key])
     if (raw === null || raw === undefined) return null
+    return this.parseString(sid, key, text(raw)) as SessionData | null
+  }
+
+  /** The session object a string holds, or null when it holds JSON of something else. */
+  private parseString(sid: string, key: string, raw: string): Record<string, unknown> | null {
     let value: unknown
     try {
-      value = JSON.parse(text(raw))
+      value = JSON.parse(raw)
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err)
       throw new Error(`RedisStore cannot read session ${sid}: the string at key ${key} is not JSON (${reason})`, { cause: err })
     }
-    return isPlainObject(value) ? value as unknown as SessionData : null
+    return isPlainObject(value) ? value : null
   }
 
   /** The lifetime in ms of `session`: from the `ttl` function, else from the cookie's expiry, else `ttl`. */

@@ -360,6 +360,19 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
       await store.touch('a', sess)
       await store.set('a', sess)
       assert.equal(await probe.type('legacy:a'), 'hash')
+
+      const other = sample({ user: 'bob', created: new Date('2020-01-01T00:00:00.000Z'), gone: 1 })
+      await probe.set('legacy:b', JSON.stringify(other), { EX: 60 })
+      const cookie = new session.Cookie({ maxAge: 120_000 })
+      assert.equal(await store.patch('b', { set: { user: 'eve' }, unset: ['gone'], cookie, cookieChanged: true }), true)
+      assert.equal(await probe.type('legacy:b'), 'hash', 'a patch converts the string to a hash')
+      const hash = await probe.hGetAll('legacy:b')
+      assert.deepEqual(hash, { user: '"eve"', created: '"2020-01-01T00:00:00.000Z"', cookie: JSON.stringify(cookie) })
+      assert.ok((await probe.pTTL('legacy:b')) > 118_000)
+
+      await probe.set('legacy:c', '"just a string"')
+      await assert.rejects(store.patch('c', { set: {}, unset: [], cookie, cookieChanged: false }), /holds no session/)
+      assert.equal(await probe.get('legacy:c'), '"just a string"')
     })
 
     it('validates its options with clear errors', () => {
