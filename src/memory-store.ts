@@ -1,5 +1,6 @@
 import { inherits } from 'node:util'
-import { Store, type StoredSession } from './core/store.js'
+import { applyChanges } from './core/changes.js'
+import { Store, type SessionChanges, type StoredSession } from './core/store.js'
 import { publishSessionEvent } from './lib/diagnostics.js'
 import type { SessionData } from './index.js'
 
@@ -25,6 +26,7 @@ export interface MemoryStore extends Store {
   set(sid: string, session: SessionData, callback?: (err?: any) => void): void
   destroy(sid: string, callback?: (err?: any) => void): void
   touch(sid: string, session: SessionData, callback?: (err?: any) => void): void
+  patch(sid: string, changes: SessionChanges, callback?: (err: any, existed?: boolean) => void): void
   all(callback: (err: any, obj?: { [sid: string]: SessionData } | null) => void): void
   length(callback: (err: any, length?: number) => void): void
   clear(callback?: (err?: any) => void): void
@@ -267,6 +269,22 @@ proto.touch = function touch(sid, session, callback) {
     return
   }
   if (callback) setImmediate(callback)
+}
+
+proto.patch = function patch(sid, changes, callback) {
+  let existed = false
+  try {
+    const current = readSession(this, sid)
+    if (current !== null && typeof current === 'object') {
+      existed = true
+      applyChanges(current, changes)
+      writeSession(this, sid, JSON.stringify(current), expiryOf(changes.cookie))
+    }
+  } catch (err) {
+    if (callback) setImmediate(callback, err)
+    return
+  }
+  if (callback) setImmediate(callback, null, existed)
 }
 
 proto.close = function close() {

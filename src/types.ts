@@ -112,6 +112,14 @@ export interface SessionOptions {
   storeTimeout?: number
   /** What a failed store call does to the request. Default `'fail'`. */
   storeErrors?: StoreErrorPolicy
+  /**
+   * How requests of one session running in parallel save it. A store with `patch` gets each request's changes
+   * (no update lost, no logout undone) unless this is `'overwrite'`. For a store without `patch`, `'serialize'`
+   * makes the saves of one session in this process run one after another, each re-reading the stored session
+   * and applying its changes. `'overwrite'` writes the whole session, last writer wins, as 1.x does (the default
+   * for stores without `patch`).
+   */
+  concurrency?: 'serialize' | 'overwrite'
 }
 
 export type { CookieInit }

@@ -154,6 +154,7 @@ const EXERCISED = [
   'demo.js',
   'express5.js',
   'login-regenerate.js',
+  'parallel-requests.js',
   'redis.js',
   'scale-out/server.js',
   'scale-out/start.js',
@@ -442,6 +443,30 @@ describe('examples/login-regenerate.js', { timeout }, () => {
     await request(app.url).post('/logout').set('Cookie', loggedIn).expect(302).expect('Location', '/');
     const afterLogout = await request(app.url).get('/').set('Cookie', loggedIn).expect(200);
     assert.match(afterLogout.text, /Not logged in \(visit 1\)/, 'the logged-in ID is worthless after log-out');
+  });
+});
+
+describe('examples/parallel-requests.js', { timeout }, () => {
+  let app: RunningExample;
+  before(async () => {
+    app = await startExample('parallel-requests.js');
+  });
+  after(() => app?.stop());
+
+  it('keeps every item added by 10 parallel requests, and a logout stays one despite a slower request', async () => {
+    const first = await request(app.url).get('/').expect(200, /Cart \(0\): empty/);
+    const jar = cookie(first);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => request(app.url).post(`/add/item${i}`).set('Cookie', jar).expect(200)));
+    await request(app.url).get('/').set('Cookie', jar).expect(200, /Cart \(10\): item0, item1, item2, item3, item4, item5, item6, item7, item8, item9/);
+
+    const slow = request(app.url).post('/slow-visit').set('Cookie', jar).then((res) => res);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await request(app.url).post('/logout').set('Cookie', jar).expect(302);
+    const slowRes = await slow;
+    // (on a loaded machine the slow request may start after the logout: then it has a new session of its own)
+    if (setCookieFor(slowRes) !== undefined) assert.notEqual(sid(slowRes), sid(first), 'no cookie for the destroyed session');
+    const after = await request(app.url).get('/').set('Cookie', jar).expect(200, /Cart \(0\): empty/);
+    assert.notEqual(sid(after), sid(first), 'the logged-out session stays gone');
   });
 });
 

@@ -29,7 +29,7 @@
 
 import { Cookie } from '../core/cookie.js'
 import { Session } from '../core/session.js'
-import { Store } from '../core/store.js'
+import { Store, type SessionChanges } from '../core/store.js'
 import { callStore, type StoreMethod } from '../lib/store-call.js'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -58,10 +58,12 @@ export interface ConformanceStore {
   length?(callback: StoreCallback<number>): unknown
   /** Optional: removes every session. */
   clear?(callback: StoreCallback): unknown
+  /** Optional: applies a change set atomically to `sid`; calls back whether it existed, never recreating it. */
+  patch?(sid: string, changes: SessionChanges, callback: StoreCallback<boolean>): unknown
 }
 
 /** The optional store methods; the kit tests each one that is present and reports it. */
-export type OptionalMethod = 'touch' | 'all' | 'length' | 'clear'
+export type OptionalMethod = 'touch' | 'all' | 'length' | 'clear' | 'patch'
 
 /** Identifier of one check of the kit. */
 export type ConformanceCheckId =
@@ -391,12 +393,13 @@ const TITLES: { readonly [K in ConformanceCheckId]: string } = {
   'all': 'all (optional) lists the stored sessions',
   'length': 'length (optional) counts the stored sessions',
   'clear': 'clear (optional) removes every session',
+  'patch': 'patch (optional) applies changes atomically, never recreating a session that is gone',
 }
 
 const REQUIRED: readonly ConformanceCheckId[] = [
   'get-missing', 'set-get', 'overwrite', 'destroy', 'round-trip', 'load', 'conventions', 'concurrency', 'expiry',
 ]
-const OPTIONAL: readonly OptionalMethod[] = ['touch', 'all', 'length', 'clear']
+const OPTIONAL: readonly OptionalMethod[] = ['touch', 'all', 'length', 'clear', 'patch']
 
 /** The Date used in round-trip data. */
 const SAMPLE_DATE = new Date('2001-02-03T04:05:06.789Z')
@@ -763,6 +766,55 @@ const checks: { readonly [K in ConformanceCheckId]: CheckBody } = {
     if (created) await run.destroy(unknown)
     check(!created, 'touch of an unknown (destroyed or expired) ID created a session')
     return `touch of an unknown ID: ${report.observations.touchUnknown}${err ? ` (${err.message})` : ''}`
+  },
+
+  async patch(run) {
+    const patch = (sid: string, changes: SessionChanges): Promise<unknown> => expectOk<unknown>(run.s, 'patch', [sid, changes], run.timeoutMs)
+    const sid = run.sid('patch')
+    const control = run.sid('patch-control')
+    const newWhen = new Date(SAMPLE_DATE.getTime() + 1000)
+    await run.set(sid, run.session(sid, sampleData(sid)))
+    await run.set(control, run.session(control, { ...sampleData(sid), when: new Date(newWhen.getTime()) }))
+    const before = await run.get(sid)
+    check(before, 'the session stored for the check is missing')
+    const cookie = new Cookie({ maxAge: 120_000 })
+    const existed = await patch(sid, {
+      set: { count: 43, when: newWhen, added: { list: [1, { two: 2 }] } }, unset: ['flag', 'nothing'], cookie, cookieChanged: true,
+    })
+    check(existed === true, `patch of a stored session called back with ${show(existed)}, not true`)
+    const after = await run.get(sid)
+    const reference = await run.get(control)
+    check(after, 'the session is gone after patch')
+    check(reference, 'the control session is missing')
+    check(after.count === 43 && sameValue(after.added, { list: [1, { two: 2 }] }), `patched keys not set: ${show(after)}`)
+    check(!('flag' in after) && !('nothing' in after), `unset keys still stored: ${show(after)}`)
+    check(sameValue(after.when, reference.when), `a Date set by patch comes back as ${show(after.when)}, set stores ${show(reference.when)}`)
+    for (const key of ['marker', 'ratio', 'negative', 'off', 'empty', 'text', 'user', 'list']) {
+      check(sameValue(after[key], before[key]), `patch changed the untouched key ${key}: ${show(before[key])} became ${show(after[key])}`)
+    }
+    const storedExpiry = timeOf(isRecord(after.cookie) ? after.cookie.expires : undefined)
+    check(storedExpiry !== undefined && Math.abs(storedExpiry - expiresAt(run.session(sid, {}, 120_000))) < 60_000,
+      `patch did not store the new cookie: ${show(after.cookie)}`)
+
+    // parallel patches of different keys: none lost
+    const keys = Array.from({ length: Math.min(run.concurrency, 20) }, (_, i) => `k${i}`)
+    await Promise.all(keys.map((key) => patch(sid, { set: { [key]: true }, unset: [], cookie, cookieChanged: false })))
+    const merged = await run.get(sid)
+    const lost = keys.filter((key) => merged?.[key] !== true)
+    check(lost.length === 0, `parallel patches lost ${lost.length} of ${keys.length} keys (${lost.join(', ')})`)
+
+    // a session that is gone stays gone
+    await run.destroy(sid)
+    await run.destroy(control)
+    const unknown = run.sid('patch-unknown')
+    for (const missing of [sid, unknown]) {
+      const answer = await patch(missing, { set: { count: 1 }, unset: [], cookie, cookieChanged: true })
+      check(answer === false, `patch of a ${missing === sid ? 'destroyed' : 'never stored'} session called back with ${show(answer)}, not false`)
+      const recreated = await run.get(missing)
+      if (recreated !== undefined) await run.destroy(missing)
+      check(recreated === undefined, `patch of a ${missing === sid ? 'destroyed' : 'never stored'} session recreated it`)
+    }
+    return `${keys.length} parallel patches kept every key; a patch of a missing session calls back false`
   },
 
   async all(run, report) {

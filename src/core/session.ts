@@ -24,8 +24,8 @@ export interface RegenerateOptions {
 export const CREATED_AT_KEY = '__sessionCreatedAt'
 
 /**
- * What the session middleware tracks about the request a session belongs to. A session reports its saves and
- * destroys to it, and calls the store with its timeout.
+ * What the session middleware tracks about the request a session belongs to. A session's saves and destroys
+ * go through it, so that it knows what the store holds and can write only the changes.
  * @internal
  */
 export interface RequestTracker {
@@ -33,10 +33,10 @@ export interface RequestTracker {
   readonly req: object
   /** The `storeTimeout` option (ms, 0 for none). */
   readonly storeTimeout: number
-  /** Records that `sess`, whose data JSON is `json`, was written to the store. */
-  saved(sess: Session, json: string): void
-  /** Records that the session `id` was destroyed. */
-  destroyed(id: string): void
+  /** Writes `sess`, whose data JSON is `json`, to `store` (whole, or its changes), then calls back. */
+  save(sess: Session, json: string, store: Store, done: SessionCallback): void
+  /** Destroys the session `id` in `store`, then calls back. */
+  destroy(id: string, store: Store, done: SessionCallback): void
 }
 
 /** Where the tracker hangs: a non-enumerable symbol-keyed property of the request's sessions. */
@@ -170,9 +170,12 @@ export class Session {
   save(callback?: SessionCallback): this | Promise<void> {
     const tracker = trackerOfSession(this)
     debug(this.req, 'saving %s', this.id)
-    if (tracker !== undefined) tracker.saved(this, sessionDataJson(this))
+    // serialized first: data JSON cannot represent throws here, as in 1.x
+    const json = tracker !== undefined ? sessionDataJson(this) : undefined
     return complete(this, callback, (done) => {
-      callStore(hostOf(this).store, 'set', [this.id, this], tracker?.storeTimeout ?? 0, done, this.req)
+      const { store } = hostOf(this)
+      if (tracker !== undefined && json !== undefined) tracker.save(this, json, store, done)
+      else callStore(store, 'set', [this.id, this], 0, done, this.req)
     })
   }
 
@@ -209,16 +212,18 @@ export class Session {
     const tracker = trackerOfSession(this)
     const id = this.id
     delete req.session
-    tracker?.destroyed(id)
     debug(req, 'destroying %s', id)
     return complete(this, callback, (done) => {
-      callStore(hostOf(this).store, 'destroy', [id], tracker?.storeTimeout ?? 0, (err) => {
+      const { store } = hostOf(this)
+      const destroyed = (err?: unknown): void => {
         if (!err) {
           debug(req, 'destroyed %s', id)
           publishSessionEvent('destroyed', id, req)
         }
         done(err)
-      }, req)
+      }
+      if (tracker !== undefined) tracker.destroy(id, store, destroyed)
+      else callStore(store, 'destroy', [id], 0, destroyed, req)
     })
   }
 

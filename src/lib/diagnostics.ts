@@ -84,12 +84,17 @@ function tracingChannels(name: string): TracingChannels {
 export const storeCallChannels: Record<string, TracingChannels | undefined> = {
   get: tracingChannels('get'),
   set: tracingChannels('set'),
+  patch: tracingChannels('patch'),
   touch: tracingChannels('touch'),
   destroy: tracingChannels('destroy'),
 }
 
-/** Lifecycle event names, published on `express-session:session:<name>`. */
-export type SessionEvent = 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'expired'
+/**
+ * Lifecycle event names, published on `express-session:session:<name>`. `gone`: a save found the session no
+ * longer in the store (destroyed or expired meanwhile, e.g. by a logout in a parallel request) and did not
+ * recreate it.
+ */
+export type SessionEvent = 'created' | 'loaded' | 'regenerated' | 'destroyed' | 'expired' | 'gone'
 
 const sessionChannels: Record<SessionEvent, diagnostics.Channel> = {
   created: diagnostics.channel('express-session:session:created'),
@@ -97,6 +102,7 @@ const sessionChannels: Record<SessionEvent, diagnostics.Channel> = {
   regenerated: diagnostics.channel('express-session:session:regenerated'),
   destroyed: diagnostics.channel('express-session:session:destroyed'),
   expired: diagnostics.channel('express-session:session:expired'),
+  gone: diagnostics.channel('express-session:session:gone'),
 }
 
 /** Publishes a lifecycle event; the message is built only when somebody listens. */

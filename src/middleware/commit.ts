@@ -22,6 +22,7 @@ import {
   shouldSetCookie,
   shouldTouch,
 } from './request-state.js'
+import { destroySession, saveSession, savesChanges } from './save.js'
 
 /** Expires the session cookie in the browser (`clearCookieOnDestroy`), with the attributes it was set with. */
 function clearSessionCookie(state: RequestState): void {
@@ -36,7 +37,7 @@ function clearSessionCookie(state: RequestState): void {
  * the decision point (reset `state.snapshot`).
  */
 export function writeSessionCookie(state: RequestState): void {
-  if (state.headersHandled || state.disabled) return
+  if (state.headersHandled || state.disabled || state.gone) return
   state.headersHandled = true
   const { req, config } = state
   const sess = req.session
@@ -194,7 +195,7 @@ function decideCommit(state: RequestState): Commit {
   const { req, config } = state
   if (shouldDestroy(state, req)) return 'destroy'
   const sess = req.session
-  if (!sess) return undefined
+  if (!sess || state.gone) return undefined
 
   if (!state.touched) {
     sess.touch()
@@ -237,8 +238,11 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     return res
   }
   const strict = commit === 'save' && config.strictSave
+  // a save of the changes may find the session gone: its cookie is then taken out, so the headers wait
+  // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- a 'save' commit has a session
+  const changesOnly = commit === 'save' && savesChanges(state, config.store, req.session!)
   try {
-    holdResponse(state, args, strict)
+    holdResponse(state, args, strict || changesOnly)
   } catch (err) {
     // node's end would have thrown the same (e.g. a Trailer header without chunked encoding): not ended
     state.ended = false
@@ -254,6 +258,7 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     }
     if (err && !config.continueOnStoreError) setImmediate(state.next, err)
     state.releaseResponse?.()
+    if (state.gone && state.sessionCookie !== undefined && !res.headersSent) removeSetCookie(res, state.sessionCookie)
     try {
       finish(state, args)
     } catch (endError) {
@@ -264,18 +269,17 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
 
   if (commit === 'destroy') {
     debug(req, 'destroying %s (unset)', id)
-    callStore(config.store, 'destroy', [id], config.storeTimeout, (err) => {
+    destroySession(state, config.store, id, (err) => {
       if (!err) {
         debug(req, 'destroyed %s', id)
         publishSessionEvent('destroyed', id, req)
       }
       done(err)
-    }, req)
+    })
   } else if (commit === 'save') {
     debug(req, 'saving %s', id)
     // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- decideCommit says 'save' only for a session whose JSON it took
-    state.saved(req.session!, state.snapshot!)
-    callStore(config.store, 'set', [id, req.session], config.storeTimeout, done, req)
+    saveSession(state, config.store, id, req.session!, state.snapshot!, done)
   } else {
     debug(req, 'touching %s', id)
     callStore(config.store, 'touch', [id, req.session], config.storeTimeout, (err) => {

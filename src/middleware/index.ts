@@ -19,6 +19,7 @@ import type { AnyRequest, AnyResponse, NextFunction, SessionRequest } from '../t
 import { endResponse, writeSessionCookie } from './commit.js'
 import { cookieOptionsFor, type MiddlewareConfig } from './options.js'
 import { RequestState, stateOf } from './request-state.js'
+import { destroySession } from './save.js'
 
 /** The session middleware's request handler. */
 export type SessionMiddleware = (req: AnyRequest, res: AnyResponse, next: NextFunction) => void
@@ -141,10 +142,12 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
   let expired = false
   try {
     // stored data has a plain cookie object, which createSession turns into a Cookie
+    const storedCookie = (data as { cookie?: unknown }).cookie
     sess = config.store.createSession(req, data as unknown as SessionData)
     attachTracker(sess, state)
     // remembered before the creation time may be added, so that adding it is saved
     state.remember(sess, true)
+    state.savedCookie = storedCookie
     if (config.absoluteTimeout > 0) expired = pastAbsoluteTimeout(config, sess)
   } catch (createError) {
     // the stored data cannot make a session: report it once, and leave the end of the response alone
@@ -158,7 +161,7 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
     debug(req, 'session %s past absoluteTimeout', id)
     publishSessionEvent('expired', id, req, undefined, 'absoluteTimeout')
     // a failure is reported by callStore; the request goes on with the fresh session either way
-    callStore(config.store, 'destroy', [id], config.storeTimeout, () => undefined, req)
+    destroySession(state, config.store, id, () => undefined)
     // the store no longer holds it: the fresh session is saved only as any new one would be
     state.savedId = state.savedJson = undefined
     startNewSession(state)

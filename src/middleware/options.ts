@@ -32,6 +32,8 @@ export interface MiddlewareConfig {
   continueOnStoreError: boolean
   /** `storeErrors: 'strict'`: a failed save at the end replaces the route's response with the error handler's. */
   strictSave: boolean
+  /** The `concurrency` option (`undefined`: patch when the store can, else overwrite). */
+  concurrency: 'serialize' | 'overwrite' | undefined
 }
 
 function optionalMilliseconds(value: unknown, name: string, max = Infinity): number {
@@ -175,6 +177,11 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
     throw new TypeError(optionMessage('storeErrors option', '"fail", "continue" or "strict"', storeErrors))
   }
 
+  const concurrency: unknown = opts.concurrency
+  if (concurrency !== undefined && concurrency !== 'serialize' && concurrency !== 'overwrite') {
+    throw new TypeError(optionMessage('concurrency option', '"serialize" or "overwrite", or left out (patch when the store has patch)', concurrency))
+  }
+
   // any falsy value means no settings, as in 1.x
   const cookie: unknown = opts.cookie || {}
   if (typeof cookie === 'object' && cookie !== null) {
@@ -209,6 +216,7 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
     storeTimeout: optionalMilliseconds(opts.storeTimeout, 'storeTimeout', 2 ** 31 - 1),
     continueOnStoreError: storeErrors === 'continue',
     strictSave: storeErrors === 'strict',
+    concurrency,
   }
 }
 

@@ -4,9 +4,11 @@
  * @internal
  */
 
-import { sessionDataJson, trackerOf, type RequestTracker, type Session } from '../core/session.js'
+import { sessionDataJson, trackerOf, type RequestTracker, type Session, type SessionCallback } from '../core/session.js'
+import type { Store } from '../core/store.js'
 import type { Secrets } from '../lib/signing.js'
 import type { MiddlewareConfig } from './options.js'
+import { destroySession, saveSession } from './save.js'
 import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from '../types.js'
 
 /** What the middleware remembers about one request. */
@@ -28,6 +30,10 @@ export class RequestState implements RequestTracker {
   ended = false
   /** Whether the session handling is off for this request (store failed with `storeErrors: 'continue'`, or its data could not be loaded). */
   disabled = false
+  /** The cookie as the store holds it (its stored form as loaded, or its data as last saved), when known. */
+  savedCookie: unknown = undefined
+  /** Whether a save found the session gone from the store (destroyed or expired meanwhile): no cookie for it. */
+  gone = false
   /** The ID destroyed through `destroy()` during this request. */
   destroyedId: string | undefined = undefined
   /** The session's data JSON, computed once within one decision point (see {@link currentJson}). */
@@ -52,13 +58,25 @@ export class RequestState implements RequestTracker {
     return this.config.storeTimeout
   }
 
+  save(sess: Session, json: string, store: Store, done: SessionCallback): void {
+    saveSession(this, store, sess.id, sess, json, done)
+  }
+
+  destroy(id: string, store: Store, done: SessionCallback): void {
+    this.destroyedId = id
+    destroySession(this, store, id, done)
+  }
+
+  /** Records that the store now holds `sess` with data JSON `json`. */
   saved(sess: Session, json: string): void {
     this.savedId = sess.id
     this.savedJson = json
+    this.savedCookie = sess.cookie.data
   }
 
-  destroyed(id: string): void {
-    this.destroyedId = id
+  /** Whether `sess`'s cookie differs from the one the store holds (`true` when that is not known). */
+  cookieChanged(sess: Session): boolean {
+    return this.savedCookie === undefined || JSON.stringify(this.savedCookie) !== JSON.stringify(sess.cookie)
   }
 
   /** Records the session as loaded (`loaded`) or created, for change detection. */

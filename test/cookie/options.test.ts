@@ -153,7 +153,7 @@ describe('cookie option', () => {
         const res = await request(app).get('/admin').expect(200)
         store.resetCalls()
         await request(app).get('/administrator').set('Cookie', cookie(res)).expect(200, 'no session')
-        assert.deepEqual(store.calls, { get: 0, set: 0, destroy: 0, touch: 0 })
+        assert.deepEqual(store.calls, { get: 0, set: 0, patch: 0, destroy: 0, touch: 0 })
       })
 
       it('with a trailing slash, matches only paths below it', async () => {

@@ -80,7 +80,7 @@ describe('saveUninitialized option', () => {
         .get('/')
         .expect(shouldNotSetCookie())
         .expect(200)
-      assert.deepEqual(store.calls, { get: 0, set: 0, destroy: 0, touch: 0 })
+      assert.deepEqual(store.calls, { get: 0, set: 0, patch: 0, destroy: 0, touch: 0 })
     })
 
     it('still saves a modified session and sets its cookie', async () => {

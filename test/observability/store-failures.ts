@@ -7,7 +7,7 @@ import request, { type Response } from 'supertest'
 import session from 'express-session'
 import { cookie, delay, sid } from '../support/http.js'
 
-export type Method = 'get' | 'set' | 'touch' | 'destroy'
+export type Method = 'get' | 'set' | 'patch' | 'touch' | 'destroy'
 export const POLICIES = ['fail', 'continue'] as const
 
 /** A MemoryStore whose methods in `failing` call back with `new Error('<method> failed')`. */
@@ -30,6 +30,10 @@ export class FailingStore extends session.MemoryStore {
 
   override set(sid: string, sess: any, callback?: (err?: any) => void): void {
     if (!this.failed('set', callback)) super.set(sid, sess, callback)
+  }
+
+  override patch(sid: string, changes: session.SessionChanges, callback?: (err?: any, existed?: boolean) => void): void {
+    if (!this.failed('patch', callback)) super.patch(sid, changes, callback)
   }
 
   override touch(sid: string, sess: any, callback?: (err?: any) => void): void {
@@ -63,9 +67,11 @@ export const STORE_FAILURES: StoreFailure[] = [
   { callSite: 'the load', method: 'get', path: '/' },
   { callSite: 'the absoluteTimeout destroy', method: 'destroy', path: '/', options: { absoluteTimeout: 50 }, wait: 80 },
   { callSite: 'the save at the end of the response', method: 'set', path: '/login', newSession: true },
+  { callSite: 'the patch at the end of the response', method: 'patch', path: '/change' },
   { callSite: 'the touch at the end of the response', method: 'touch', path: '/' },
   { callSite: "the unset: 'destroy' at the end of the response", method: 'destroy', path: '/logout' },
-  { callSite: 'Session#save', method: 'set', path: '/save' },
+  { callSite: 'Session#save', method: 'patch', path: '/save' },
+  { callSite: 'Session#save', method: 'set', path: '/save', options: { concurrency: 'overwrite' } },
   { callSite: 'Session#reload', method: 'get', path: '/reload', failedByRoute: true },
   { callSite: 'Session#destroy', method: 'destroy', path: '/destroy' },
   { callSite: "Session#regenerate's destroy", method: 'destroy', path: '/regenerate' },
@@ -73,7 +79,7 @@ export const STORE_FAILURES: StoreFailure[] = [
 
 /**
  * An app with `store`: `?fail=<method>` makes that store method fail for the request; `/login` stores a user,
- * `/logout` unsets the session (`unset: 'destroy'`), `/save`, `/reload` (making `get` fail after the load),
+ * `/change` changes it, `/logout` unsets the session (`unset: 'destroy'`), `/save`, `/reload` (making `get` fail after the load),
  * `/destroy` and `/regenerate` call those Session methods; errors answer 500.
  */
 export function createFailingApp(store: FailingStore, options: session.SessionOptions = {}): express.Express {
@@ -88,6 +94,10 @@ export function createFailingApp(store: FailingStore, options: session.SessionOp
   app.get('/login', (req: any, res) => {
     req.session.user = 'tj'
     res.end('logged in')
+  })
+  app.get('/change', (req: any, res) => {
+    req.session.changes = (req.session.changes ?? 0) + 1
+    res.end('changed')
   })
   app.get('/logout', (req: any, res) => {
     req.session = null

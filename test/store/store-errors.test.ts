@@ -12,7 +12,7 @@ import request from 'supertest'
 import session from 'express-session'
 import { cookie, delay, setCookieFor, shouldNotSetCookie, sid, waitFor } from '../support/http.js'
 
-type Method = 'get' | 'set' | 'touch' | 'destroy'
+type Method = 'get' | 'set' | 'patch' | 'touch' | 'destroy'
 
 /** A MemoryStore whose methods in `failing` call back with an error (`failure`, by default `<method> failed`). */
 class FailingStore extends session.MemoryStore {
@@ -34,6 +34,10 @@ class FailingStore extends session.MemoryStore {
 
   override set(sid: string, sess: object, callback?: (err?: any) => void): void {
     if (!this.fail('set', callback)) super.set(sid, sess, callback)
+  }
+
+  override patch(sid: string, changes: session.SessionChanges, callback?: (err?: any, existed?: boolean) => void): void {
+    if (!this.fail('patch', callback)) super.patch(sid, changes, callback)
   }
 
   override touch(sid: string, sess: { cookie: unknown }, callback?: (err?: any) => void): void {
@@ -188,9 +192,9 @@ describe('storeErrors', () => {
     it('still gives an explicit save() or destroy() callback its error: the application asked', async () => {
       const { app, store } = createApp({ storeErrors: 'continue' })
       const login = await request(app).get('/login').expect(200)
-      store.failing.add('set')
+      store.failing.add('patch')
       store.failing.add('destroy')
-      await request(app).get('/save').set('Cookie', cookie(login)).expect(200, 'save failed: set failed')
+      await request(app).get('/save').set('Cookie', cookie(login)).expect(200, 'save failed: patch failed')
       await request(app).get('/destroy').set('Cookie', cookie(login)).expect(200, 'destroy failed: destroy failed')
     })
 

@@ -160,7 +160,7 @@ describe('store option', () => {
       store.emit('disconnect')
       await request(app).get('/').expect(shouldNotSetCookie()).expect(200, 'no session')
       await request(app).get('/').set('Cookie', cookie(first)).expect(shouldNotSetCookie()).expect(200, 'no session')
-      assert.deepEqual(store.calls, { get: 0, set: 0, destroy: 0, touch: 0 })
+      assert.deepEqual(store.calls, { get: 0, set: 0, patch: 0, destroy: 0, touch: 0 })
 
       store.emit('connect')
       await request(app).get('/').set('Cookie', cookie(first)).expect(200, sid(first))

@@ -129,11 +129,22 @@ export function signedCookie(id: string, secret = 'keyboard cat', name = 'connec
 
 /**
  * A MemoryStore that counts the calls made to each of its methods (`store.calls.set`, ...) and records
- * the session IDs `set` was called with (`store.setIds`).
+ * the session IDs `set` was called with (`store.setIds`). Like most third-party stores it has no `patch`, so
+ * every save writes the whole session, as in 1.x; `new CountingStore({ patch: true })` keeps MemoryStore's.
  */
 export class CountingStore extends session.MemoryStore {
-  calls: Record<'get' | 'set' | 'destroy' | 'touch', number> = { get: 0, set: 0, destroy: 0, touch: 0 }
+  calls: Record<'get' | 'set' | 'patch' | 'destroy' | 'touch', number> = { get: 0, set: 0, patch: 0, destroy: 0, touch: 0 }
   setIds: string[] = []
+
+  constructor(options: { patch?: boolean } = {}) {
+    super()
+    if (options.patch !== true) (this as { patch?: unknown }).patch = undefined
+  }
+
+  override patch(sid: string, changes: session.SessionChanges, callback?: (err: any, existed?: boolean) => void): void {
+    this.calls.patch++
+    super.patch(sid, changes, callback)
+  }
 
   override get(sid: string, callback: (err: any, sess?: any) => void): void {
     this.calls.get++
@@ -164,7 +175,7 @@ export class CountingStore extends session.MemoryStore {
 
   /** Resets the counters. */
   resetCalls(): void {
-    this.calls = { get: 0, set: 0, destroy: 0, touch: 0 }
+    this.calls = { get: 0, set: 0, patch: 0, destroy: 0, touch: 0 }
     this.setIds = []
   }
 }

@@ -1,0 +1,48 @@
+/**
+ * KeyedQueue: the per-session queue of `concurrency: 'serialize'`.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { KeyedQueue } from '../../src/lib/keyed-queue.js'
+
+describe('KeyedQueue', () => {
+  it('runs the tasks of one key one after another, in order, and the tasks of other keys meanwhile', async () => {
+    const queue = new KeyedQueue()
+    const log: string[] = []
+    const task = (name: string, ms: number) => (done: () => void) => {
+      log.push(`start ${name}`)
+      setTimeout(() => {
+        log.push(`end ${name}`)
+        done()
+      }, ms)
+    }
+    queue.run('a', task('a1', 20))
+    queue.run('a', task('a2', 1))
+    queue.run('b', task('b1', 1))
+    assert.equal(queue.size, 2)
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    assert.deepEqual(log, ['start a1', 'start b1', 'end b1', 'end a1', 'start a2', 'end a2'])
+    assert.equal(queue.size, 0, 'no memory kept for idle keys')
+  })
+
+  it('ignores a second done(), and goes on after a task that throws', () => {
+    const queue = new KeyedQueue()
+    const ran: number[] = []
+    let first!: () => void
+    queue.run('k', (done) => {
+      first = done
+    })
+    queue.run('k', () => {
+      ran.push(2)
+      throw new Error('boom')
+    })
+    queue.run('k', (done) => {
+      ran.push(3)
+      done()
+    })
+    assert.throws(() => first(), /boom/)
+    first()
+    assert.deepEqual(ran, [2, 3])
+    assert.equal(queue.size, 0)
+  })
+})
