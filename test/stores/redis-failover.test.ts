@@ -13,8 +13,8 @@
  * Nothing here measures speed.
  *
  * node-redis 4's cluster client is left out: it learns a new topology only from a MOVED reply, which a dead node
- * never sends, and keeps its slot map private, so its commands for the dead master's slots wait forever (see the
- * report in test/stores/redis-failover.md).
+ * never sends, and keeps its slot map private (no `_slots.rediscover` for the store to call), so its commands for
+ * the dead master's slots wait on the dead node for good (node-redis issues #2806, #2141).
  *   node scripts/test.js test/stores/redis-failover.test.ts
  */
 import assert from 'node:assert/strict'
