@@ -75,6 +75,57 @@ function ioredisKeyPrefix(client: object): string {
   return typeof prefix === 'string' ? prefix : ''
 }
 
+/** What the store reads of a node-redis cluster client to make it pick up a new topology after a failover. */
+interface NodeRedisClusterInternals {
+  readonly masters: ReadonlyArray<{ client?: { isReady?: boolean } }>
+  readonly replicas?: ReadonlyArray<{ client?: { isReady?: boolean } }>
+  /** node-redis 5 and later; node-redis 4 keeps its slot map private. */
+  readonly _slots?: { rediscover?: (startWith?: unknown) => Promise<void> }
+}
+
+/** The least time between two topology refreshes the store asks a node-redis cluster client for. */
+const TOPOLOGY_REFRESH_INTERVAL_MS = 250
+
+/**
+ * Whether a failed cluster command suggests a changed topology: CLUSTERDOWN (a master failed and no replica took
+ * over yet), TRYAGAIN, or an error that is no reply from Redis (a closed socket, a refused connection, a client
+ * dropped by a rediscovery); replies from Redis start with an upper-case code (ERR, NOSCRIPT, WRONGTYPE, ...).
+ */
+function needsTopologyRefresh(err: unknown): boolean {
+  const message = (err as { message?: unknown } | null)?.message
+  if (typeof message !== 'string') return true
+  return /^(CLUSTERDOWN|TRYAGAIN)\b/.test(message) || !/^[A-Z][A-Z_-]*\b/.test(message)
+}
+
+/**
+ * node-redis's cluster client learns a new topology from MOVED/ASK replies, and (6.x) five seconds after a node
+ * started reconnecting: when a master dies, the commands for its slots wait in the offline queue of the dead
+ * node's reconnecting client, which never answers MOVED (node-redis issues #2806, #2141). So while a master's
+ * client is not connected, or after an error that suggests a new topology, the store asks the client to rediscover
+ * it (at most every 250 ms, through `_slots.rediscover`, starting from a connected node) and waits for that before
+ * sending. Once a replica has been promoted, the rediscovery drops the dead node (its queued commands fail at once)
+ * and routes its slots to the new master. node-redis 4 has no way to ask: it stays on the dead node.
+ */
+function topologyRefresher(cluster: NodeRedisClusterInternals): (force: boolean) => Promise<void> {
+  let last = 0
+  let running: Promise<void> | undefined
+  return (force) => {
+    const slots = cluster._slots
+    if (typeof slots?.rediscover !== 'function') return Promise.resolve()
+    if (!force && cluster.masters.every((master) => master.client?.isReady !== false)) return Promise.resolve()
+    if (running) return running
+    const now = Date.now()
+    if (now - last < TOPOLOGY_REFRESH_INTERVAL_MS) return Promise.resolve()
+    last = now
+    const connected = [...cluster.masters, ...(cluster.replicas ?? [])].find((node) => node.client?.isReady === true)?.client
+    // a failed rediscovery is reported by the client itself (its 'error' event); the command goes ahead regardless
+    running = slots.rediscover(connected).catch(() => undefined).finally(() => {
+      running = undefined
+    })
+    return running
+  }
+}
+
 /** The adapter of `client`, or undefined when it is no client the store knows. */
 function adapterOf(client: unknown): Adapter | undefined {
   if (client === null || typeof client !== 'object') return undefined
@@ -102,9 +153,18 @@ function adapterOf(client: unknown): Adapter | undefined {
       // node-redis 4 may answer with the client itself, 5 and later with a promise of it
       nodeClient: (node: unknown) => Promise<NodeRedisClientLike>
     }
+    const refreshTopology = topologyRefresher(client as NodeRedisClusterInternals)
     return {
       // isReadonly false: sessions are read from the masters (read your writes), even with `useReplicas`
-      command: (key, args) => cluster.sendCommand(key, false, args),
+      command: async (key, args) => {
+        await refreshTopology(false)
+        try {
+          return await cluster.sendCommand(key, false, args)
+        } catch (err) {
+          if (needsTopologyRefresh(err)) void refreshTopology(true)
+          throw err
+        }
+      },
       masters: async () => {
         const clients = await Promise.all(cluster.masters.map((master) => cluster.nodeClient(master)))
         return clients.map((node): Runner => (args) => node.sendCommand(args))

@@ -1,0 +1,145 @@
+/**
+ * Parallel requests of one session across two app processes on the bundled RedisStore (which has `patch`), on a
+ * single redis-server and on a Redis Cluster (node-redis 6 clients; app script test/support/redis-store-server.ts):
+ *  - 20 and 200 parallel requests, split between the two processes, each setting its own key: every key is kept;
+ *  - a logout racing a slower in-flight request that sets a key stays a logout: the session is gone afterwards and
+ *    the slow request's response sets no cookie for it.
+ *   node scripts/test.js test/stores/redis-parallel.test.ts
+ */
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import * as path from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { clusterSkipReason, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
+import { skipUnless, startRedis, type RedisServer } from '../support/servers.js'
+import { cookieFrom, HttpClient } from '../support/in-process.js'
+
+const SERVER_SCRIPT = path.join(__dirname, '..', 'support', 'redis-store-server.ts')
+
+interface AppProcess {
+  name: string
+  child: ChildProcess
+  http: HttpClient
+}
+
+function startApp(name: string, env: Record<string, string>): Promise<AppProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT], {
+      cwd: path.join(__dirname, '..', '..'),
+      env: { ...process.env, ...env, SERVER_NAME: name },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const killOnExit = (): void => {
+      child.kill('SIGKILL')
+    }
+    process.once('exit', killOnExit)
+    child.once('exit', () => process.removeListener('exit', killOnExit))
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`app ${name} did not start within 30 s; output: ${out}`))
+    }, 30_000)
+    const onEarlyExit = (code: number | null): void => {
+      clearTimeout(timer)
+      reject(new Error(`app ${name} exited during start-up (${code}); output: ${out}`))
+    }
+    child.once('exit', onEarlyExit)
+    child.stdout!.setEncoding('utf8')
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk
+      const match = /listening (\d+)/.exec(out)
+      if (match) {
+        clearTimeout(timer)
+        child.removeListener('exit', onEarlyExit)
+        resolve({ name, child, http: new HttpClient(Number(match[1]), 64) })
+      }
+    })
+  })
+}
+
+async function stopApp(app: AppProcess | undefined): Promise<void> {
+  if (!app) return
+  app.http.agent.destroy()
+  const { child } = app
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+interface Backend {
+  name: string
+  skip: string | undefined
+  start(): Promise<{ env: Record<string, string>; stop(): Promise<void> }>
+}
+
+const backends: Backend[] = [
+  {
+    name: 'a single redis-server',
+    skip: skipUnless('redis'),
+    start: async () => {
+      const redis: RedisServer = await startRedis()
+      return { env: { REDIS_URL: redis.url }, stop: () => redis.stop() }
+    },
+  },
+  {
+    name: 'a Redis Cluster (3 masters + 3 replicas)',
+    skip: clusterSkipReason(),
+    start: async () => {
+      const cluster: RedisCluster = await startRedisCluster()
+      return { env: { REDIS_CLUSTER_NODES: cluster.rootNodes.map((n) => n.url).join(',') }, stop: () => cluster.stop() }
+    },
+  },
+]
+
+for (const backend of backends) {
+  describe(`parallel requests of one session across two app processes, RedisStore on ${backend.name}`, { skip: backend.skip }, () => {
+    let stopBackend: (() => Promise<void>) | undefined
+    let a: AppProcess | undefined
+    let b: AppProcess | undefined
+
+    before(async () => {
+      const started = await backend.start()
+      stopBackend = started.stop
+      const apps = await Promise.allSettled([startApp('a', started.env), startApp('b', started.env)])
+      if (apps[0].status === 'fulfilled') a = apps[0].value
+      if (apps[1].status === 'fulfilled') b = apps[1].value
+      for (const result of apps) if (result.status === 'rejected') throw result.reason
+    })
+    after(async () => {
+      await Promise.all([stopApp(a), stopApp(b)])
+      await stopBackend?.()
+    })
+
+    for (const count of [20, 200]) {
+      it(`${count} parallel requests, each setting its own key, half on each process: every key is kept`, async () => {
+        const created = await a!.http.request('/create')
+        assert.equal(created.status, 200)
+        const cookie = cookieFrom(created)!
+        const keys = Array.from({ length: count }, (_, i) => `k${i}`)
+        const replies = await Promise.all(keys.map((key, i) => (i % 2 ? b! : a!).http.request(`/set/${key}`, { cookie, timeout: 30_000 })))
+        for (const reply of replies) assert.equal(reply.status, 200, reply.body)
+        const read = JSON.parse((await b!.http.request('/read', { cookie })).body) as { keys: string[] }
+        const missing = keys.filter((key) => !read.keys.includes(key))
+        assert.deepEqual(missing, [], `all ${count} keys are in the session`)
+      })
+    }
+
+    it('a logout racing a slower request that sets a key stays a logout, and the slow response sets no cookie for it', async () => {
+      const created = await a!.http.request('/create')
+      const cookie = cookieFrom(created)!
+      const slow = a!.http.request('/set/late?delay=700', { cookie, timeout: 30_000 })
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      const logout = await b!.http.request('/logout', { cookie })
+      assert.equal(logout.status, 200)
+      const late = await slow
+      assert.equal(late.status, 200)
+      const setCookie = ([] as string[]).concat(late.headers['set-cookie'] ?? [])
+      assert.deepEqual(setCookie.filter((c) => c.startsWith(cookie.split(';')[0]!.split('=')[0]! + '=')), [], 'no Set-Cookie for the destroyed session')
+      const read = JSON.parse((await a!.http.request('/read', { cookie })).body) as { keys: string[] }
+      assert.deepEqual(read.keys, [], 'the session is gone: the request gets a new, empty one')
+    })
+  })
+}
