@@ -160,7 +160,7 @@ describe('store conformance kit (express-session/conformance)', { concurrency: t
   it('passes a correct store (our MemoryStore) and reports every optional method', async () => {
     const { report, outcome, reported } = await runKit(() => new session.MemoryStore())
     assert.equal(report.requiredPassed(), true, report.summary())
-    assert.deepEqual(report.optional(), { touch: true, all: true, length: true, clear: true })
+    assert.deepEqual(report.optional(), { touch: true, all: true, length: true, clear: true, patch: true })
     assert.equal(outcome('report').status, 'pass')
     assert.equal(report.observations.dates, 'ISO string')
     assert.equal(report.observations.notFound, 'empty')
@@ -330,6 +330,41 @@ describe('store conformance kit (express-session/conformance)', { concurrency: t
     const resurrecting = await runKit(() => new ResurrectingStore())
     assert.match(resurrecting.outcome('touch').error!, /touch of an unknown .* created a session/)
     assert.equal(resurrecting.report.observations.touchUnknown, 'created a session')
+  })
+
+  it('fails a patch that is not atomic, recreates a session that is gone, or loses a Date', async () => {
+    /** get, apply, set, with a wait in between: parallel patches overwrite each other. */
+    class ReadModifyWriteStore extends session.MemoryStore {
+      patch(sid: string, changes: session.SessionChanges, callback?: (err: any, existed?: boolean) => void): void {
+        this.get(sid, (err, data: any) => {
+          if (err || !data) return callback?.(err, false)
+          Object.assign(data, changes.set)
+          for (const key of changes.unset) delete data[key]
+          data.cookie = changes.cookie
+          setTimeout(() => this.set(sid, data, (setErr) => callback?.(setErr, true)), 5)
+        })
+      }
+    }
+    assert.match((await runKit(() => new ReadModifyWriteStore())).outcome('patch').error!, /parallel patches lost \d+ of \d+ keys/)
+
+    class RecreatingStore extends session.MemoryStore {
+      patch(sid: string, changes: session.SessionChanges, callback?: (err: any, existed?: boolean) => void): void {
+        super.patch(sid, changes, (err, existed) => {
+          if (existed) return callback?.(err, true)
+          this.set(sid, { cookie: changes.cookie, ...changes.set } as any, () => callback?.(null, false))
+        })
+      }
+    }
+    assert.match((await runKit(() => new RecreatingStore())).outcome('patch').error!, /patch of a destroyed session recreated it/)
+
+    /** Turns a Date in a patch into `{}`, as connect-redis 6.1 did: it no longer reads back as set stores it. */
+    class DateMangler extends session.MemoryStore {
+      patch(sid: string, changes: session.SessionChanges, callback?: (err: any, existed?: boolean) => void): void {
+        const set = Object.fromEntries(Object.entries(changes.set).map(([k, v]) => [k, v instanceof Date ? {} : v]))
+        super.patch(sid, { ...changes, set }, callback)
+      }
+    }
+    assert.match((await runKit(() => new DateMangler())).outcome('patch').error!, /a Date set by patch comes back as \{\}/)
   })
 
   it('honours knownIssues, capabilities and expiry: false', async () => {
