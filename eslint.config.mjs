@@ -4,14 +4,14 @@
 //   src/lib (leaves: signing, IDs, Set-Cookie, store calls, debug, diagnostics)
 //   -> src/core (Cookie, Session, Store, AsyncStore)
 //   -> src/middleware
-//   -> src/memory-store.ts, src/conformance, src/index.ts (the entry point supplies the MemoryStore as the default store)
+//   -> src/memory-store.ts, src/redis-store.ts, src/conformance, src/index.ts, src/redis.ts (the entry point supplies the MemoryStore as the default store)
 // src/types.ts holds the shared type shapes (type-only imports, erased at runtime).
 import tseslint from 'typescript-eslint'
 import importX from 'eslint-plugin-import-x'
 import eslintComments from '@eslint-community/eslint-plugin-eslint-comments'
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript'
 
-const TOP = ['./src/memory-store.ts', './src/conformance', './src/index.ts', './src/index.mts']
+const TOP = ['./src/memory-store.ts', './src/redis-store.ts', './src/redis.ts', './src/redis.mts', './src/conformance', './src/index.ts', './src/index.mts']
 
 export default tseslint.config(
   { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.tmp/**'] },

@@ -4,7 +4,7 @@
  * session middleware and 1.x-era code call stores, or as a promise when no callback is given.
  */
 
-import { Store } from './store.js'
+import { Store, type SessionChanges } from './store.js'
 import { toError, type StoreMethod } from '../lib/store-call.js'
 import type { SessionData } from '../index.js'
 
@@ -17,6 +17,7 @@ const DUAL_METHODS: ReadonlyArray<readonly [StoreMethod, number]> = [
   ['set', 2],
   ['destroy', 1],
   ['touch', 2],
+  ['patch', 2],
   ['all', 0],
   ['length', 0],
   ['clear', 0],
@@ -27,7 +28,7 @@ function noop(): void {}
 type AsyncMethod = (this: object, ...args: unknown[]) => unknown
 
 /** Methods whose callback receives a result (`cb(null, result)`); the others call back with no arguments. */
-const RETURNS_VALUE: ReadonlySet<StoreMethod> = new Set<StoreMethod>(['get', 'all', 'length'])
+const RETURNS_VALUE: ReadonlySet<StoreMethod> = new Set<StoreMethod>(['get', 'patch', 'all', 'length'])
 
 /**
  * Wraps `impl` (which returns a promise or a value, or throws) so that it also accepts a trailing callback.
@@ -138,6 +139,13 @@ export abstract class AsyncStore<Data extends SessionData = SessionData> extends
   /** Optional: pushes back the expiry of `sid` without rewriting its data (used with `resave: false`). */
   override touch?(sid: string, session: Data): Promise<void>
   override touch?(sid: string, session: Data, callback?: AsyncStoreCallback): void
+
+  /**
+   * Optional: applies `changes` atomically to the stored session `sid` and resolves whether it still existed
+   * (a patch never recreates a session that is gone). See {@link Store.patch}.
+   */
+  override patch?(sid: string, changes: SessionChanges): Promise<boolean>
+  override patch?(sid: string, changes: SessionChanges, callback: AsyncStoreCallback<boolean>): void
 
   /** Optional: every stored session, keyed by session ID. */
   override all?(): Promise<Record<string, Data> | Data[]>
