@@ -169,7 +169,10 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `
 
-/** `touch`: ARGV = ttl ms, cookie JSON. Only when the key exists: rewrites the cookie (of a hash) and the expiry. */
+/**
+ * `touch`: ARGV = ttl ms, cookie JSON ('' for none: keep the stored one). Only when the key exists: rewrites the
+ * cookie (of a hash) and the expiry.
+ */
 const TOUCH_SCRIPT = `
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' then return 0 end
@@ -178,7 +181,7 @@ if ttl <= 0 then
   redis.call('DEL', KEYS[1])
   return 1
 end
-if t == 'hash' then redis.call('HSET', KEYS[1], 'cookie', ARGV[2]) end
+if t == 'hash' and ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'cookie', ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `
@@ -409,7 +412,7 @@ export class RedisStore extends AsyncStore {
   override async touch(sid: string, session: SessionData): Promise<void> {
     if (this.disableTouch) return
     if (!isPlainObject(session)) throw notPlain(sid, 'the session', session)
-    const cookie = toJson(sid, COOKIE_FIELD, (session as { cookie?: unknown }).cookie) ?? 'null'
+    const cookie = toJson(sid, COOKIE_FIELD, (session as { cookie?: unknown }).cookie) ?? ''
     const key = this.prefix + sid
     await evalScript(this.#adapter, TOUCH, key, [String(this.ttlMs(session)), cookie])
   }
@@ -437,7 +440,8 @@ export class RedisStore extends AsyncStore {
     for (const key of unset) {
       if (typeof key === 'string' && key !== COOKIE_FIELD) removed.push(key)
     }
-    pairs.push(COOKIE_FIELD, toJson(sid, COOKIE_FIELD, cookie) ?? 'null')
+    const cookieJson = toJson(sid, COOKIE_FIELD, cookie)
+    if (cookieJson !== undefined) pairs.push(COOKIE_FIELD, cookieJson)
     const ttl = this.ttlMs({ ...set, cookie } as unknown as SessionData)
     const key = this.prefix + sid
     const result = Number(await evalScript(this.#adapter, PATCH, key, [String(ttl), String(pairs.length / 2), ...pairs, ...removed]))

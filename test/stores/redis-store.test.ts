@@ -375,6 +375,23 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
       assert.equal(await probe.get('legacy:c'), '"just a string"')
     })
 
+    it('ioredis keyPrefix: the keys carry it, and all/length/clear find them', async () => {
+      const io = new Redis((await server()).url, { keyPrefix: 'app:', lazyConnect: true })
+      await io.connect()
+      try {
+        const store = new RedisStore({ client: io, prefix: 'kp:' })
+        await store.set('a', sample({ a: 1 }))
+        await store.set('b', sample({ b: 2 }))
+        assert.equal(await probe.exists('app:kp:a'), 1)
+        assert.equal(await store.length(), 2)
+        assert.deepEqual(Object.keys(await store.all()).sort(), ['a', 'b'])
+        await store.clear()
+        assert.equal(await probe.exists('app:kp:a'), 0)
+      } finally {
+        await io.quit()
+      }
+    })
+
     it('validates its options with clear errors', () => {
       const cases: Array<[unknown, RegExp]> = [
         [undefined, /RedisStore options must be an object with a client \(got undefined\)/],
