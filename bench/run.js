@@ -184,6 +184,8 @@ async function countWrites(server, cookie) {
 }
 
 async function loadRound(server, cookie, seconds, connections, redisMeter) {
+  // the previous round's requests still in flight when autocannon stopped finish first (they would count here)
+  if (redisMeter) await redisMeter.settle()
   const redisBefore = redisMeter ? await redisMeter.read() : undefined
   await getJson(server.port, '/__reset')
   const headers = cookie ? { cookie } : {}
@@ -193,6 +195,8 @@ async function loadRound(server, cookie, seconds, connections, redisMeter) {
     duration: seconds,
     headers,
   })
+  // this round's tail (requests in flight when autocannon stopped) is counted, in requests, CPU and bytes alike
+  if (redisMeter) await redisMeter.settle()
   const stats = await getJson(server.port, '/__stats')
   const redisDelta = redisMeter ? redisMeter.delta(redisBefore, await redisMeter.read()) : undefined
   const bad = result.errors + result.timeouts + result.non2xx
@@ -320,9 +324,22 @@ async function redisMeter(url) {
     outBytes: median(own.map((o) => o.outBytes)),
     commands: median(own.map((o) => o.commands)),
   }
+  /** Waits until Redis gets no command but the meter's own for 50 ms (at most 5 s). */
+  const settle = async () => {
+    const deadline = Date.now() + 5000
+    let last = await read()
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+      const now = await read()
+      const quiet = now.commands - last.commands <= overhead.commands
+      last = now
+      if (quiet) return
+    }
+  }
   return {
     overhead,
     read,
+    settle,
     delta: (a, b) => {
       const d = raw(a, b)
       return {
