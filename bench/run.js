@@ -3,7 +3,8 @@
 // See bench/README.md. Usage (after `npm run build`):
 //
 //   node bench/run.js [--quick] [--duration S] [--warmup S] [--rounds N] [--connections N]
-//                     [--scenarios B,C,D,E,F,C-express5,C-redis,D-redis] [--micro | --no-micro]
+//                     [--scenarios B,C,D,E,F,C-express5,C-redis,D-redis,E-patch,E-overwrite,E-redis-patch,
+//                                  E-redis-overwrite] [--micro | --no-micro]
 //                     [--results | --no-results] [--json FILE]
 //
 // --quick: 1 s rounds (and warm-up), results not written to bench/RESULTS.md unless --results.
@@ -32,7 +33,16 @@ const ALL_SCENARIOS = [
   { id: 'C-express5', scenario: 'C', framework: 'express5', store: 'memory' },
   { id: 'C-redis', scenario: 'C', framework: 'express4', store: 'redis' },
   { id: 'D-redis', scenario: 'D', framework: 'express4', store: 'redis' },
+  // Patch saves (the store's patch, the default) vs whole-session saves (concurrency: 'overwrite', the store's set)
+  // of E's ~10 KB session, ours only: the selected ones of these run as one group, with a bare Express server as
+  // reference, all alternating in the same rounds. redis-bundled: this package's RedisStore (express-session/redis).
+  { id: 'E-patch', scenario: 'E', framework: 'express4', store: 'memory', group: 'save', save: 'patch' },
+  { id: 'E-overwrite', scenario: 'E', framework: 'express4', store: 'memory', group: 'save', save: 'overwrite' },
+  { id: 'E-redis-patch', scenario: 'E', framework: 'express4', store: 'redis-bundled', group: 'save', save: 'patch' },
+  { id: 'E-redis-overwrite', scenario: 'E', framework: 'express4', store: 'redis-bundled', group: 'save',
+    save: 'overwrite' },
 ]
+const isRedisStore = (store) => store === 'redis' || store === 'redis-bundled'
 /** Throughput targets, ours / 1.19.0 req/s. */
 const TARGETS = { C: 1.6 }
 /** Server CPU per request above bare Express, ours as a share of 1.19.0's: (ours - bare) / (1.19.0 - bare). */
@@ -108,19 +118,22 @@ async function getJson(port, urlPath) {
 }
 
 /** The servers' environment: not production, where both versions print a MemoryStore warning. */
-function serverEnv() {
+function serverEnv(extra = {}) {
   const env = { ...process.env }
   delete env.NODE_ENV
-  return env
+  delete env.BENCH_CONCURRENCY
+  return { ...env, ...extra }
 }
 
 function startServer(variant, sc, redisUrl, execArgv = []) {
   const args = [variant, sc.framework, sc.scenario, sc.store]
   if (redisUrl) args.push(redisUrl)
+  // a whole-session save: the middleware option concurrency: 'overwrite' (see bench/server.js)
+  const extraEnv = variant === 'ours' && sc.save === 'overwrite' ? { BENCH_CONCURRENCY: 'overwrite' } : {}
   const child = fork(path.join(__dirname, 'server.js'), args, {
     execArgv: ['--expose-gc', ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: serverEnv(),
+    env: serverEnv(extraEnv),
   })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${variant} server did not start`)), 20_000)
@@ -170,7 +183,10 @@ async function countWrites(server, cookie) {
   return { socketWrites: median(counts), streamWrites: median(stream) }
 }
 
-async function loadRound(server, cookie, seconds, connections) {
+async function loadRound(server, cookie, seconds, connections, redisMeter) {
+  // the previous round's requests still in flight when autocannon stopped finish first (they would count here)
+  if (redisMeter) await redisMeter.settle()
+  const redisBefore = redisMeter ? await redisMeter.read() : undefined
   await getJson(server.port, '/__reset')
   const headers = cookie ? { cookie } : {}
   const result = await autocannon({
@@ -179,15 +195,25 @@ async function loadRound(server, cookie, seconds, connections) {
     duration: seconds,
     headers,
   })
+  // this round's tail (requests in flight when autocannon stopped) is counted, in requests, CPU and bytes alike
+  if (redisMeter) await redisMeter.settle()
   const stats = await getJson(server.port, '/__stats')
+  const redisDelta = redisMeter ? redisMeter.delta(redisBefore, await redisMeter.read()) : undefined
   const bad = result.errors + result.timeouts + result.non2xx
   if (bad > 0) console.warn(`  ! ${server.variant}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`)
+  const perReq = (x) => (stats.requests > 0 ? x / stats.requests : NaN)
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
-    cpuPerReq: stats.requests > 0 ? stats.cpuUs / stats.requests : NaN,
+    cpuPerReq: perReq(stats.cpuUs),
     requests: stats.requests,
     bad,
+    ...(redisDelta && {
+      redisInPerReq: perReq(redisDelta.inBytes),
+      redisOutPerReq: perReq(redisDelta.outBytes),
+      redisCpuPerReq: perReq(redisDelta.cpuUs),
+      redisCommandsPerReq: perReq(redisDelta.commands),
+    }),
   }
 }
 
@@ -258,6 +284,75 @@ async function startRedis() {
   }
 }
 
+/**
+ * What the Redis server received and sent, from `INFO stats` and `INFO cpu` read before and after a round:
+ * total_net_input_bytes (bytes clients sent to Redis: commands and their arguments), total_net_output_bytes
+ * (replies), total_commands_processed, used_cpu_user + used_cpu_sys. The whole server's counters: while one bench
+ * server is loaded the others are idle, so a round's delta is that server's traffic; the meter's own INFO calls are
+ * measured once (two INFOs in a row) and subtracted.
+ */
+async function redisMeter(url) {
+  const { createClient } = require('redis')
+  const client = createClient({ url })
+  client.on('error', (err) => console.error('bench redis meter error', err.message))
+  await client.connect()
+  const read = async () => {
+    const text = await client.sendCommand(['INFO', 'stats', 'cpu'])
+    const field = (name) => {
+      const m = new RegExp(`^${name}:([0-9.]+)`, 'm').exec(text)
+      if (!m) throw new Error(`INFO has no ${name}`)
+      return Number(m[1])
+    }
+    return {
+      inBytes: field('total_net_input_bytes'),
+      outBytes: field('total_net_output_bytes'),
+      commands: field('total_commands_processed'),
+      cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6,
+    }
+  }
+  const raw = (a, b) => ({
+    inBytes: b.inBytes - a.inBytes,
+    outBytes: b.outBytes - a.outBytes,
+    commands: b.commands - a.commands,
+    cpuUs: b.cpuUs - a.cpuUs,
+  })
+  // the meter's own cost between two reads (median of a few): subtracted from every delta; not the CPU, too noisy
+  const own = []
+  for (let i = 0; i < 5; i++) own.push(raw(await read(), await read()))
+  const overhead = {
+    inBytes: median(own.map((o) => o.inBytes)),
+    outBytes: median(own.map((o) => o.outBytes)),
+    commands: median(own.map((o) => o.commands)),
+  }
+  /** Waits until Redis gets no command but the meter's own for 50 ms (at most 5 s). */
+  const settle = async () => {
+    const deadline = Date.now() + 5000
+    let last = await read()
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+      const now = await read()
+      const quiet = now.commands - last.commands <= overhead.commands
+      last = now
+      if (quiet) return
+    }
+  }
+  return {
+    overhead,
+    read,
+    settle,
+    delta: (a, b) => {
+      const d = raw(a, b)
+      return {
+        inBytes: d.inBytes - overhead.inBytes,
+        outBytes: d.outBytes - overhead.outBytes,
+        commands: d.commands - overhead.commands,
+        cpuUs: d.cpuUs,
+      }
+    },
+    close: () => client.quit().catch(() => {}),
+  }
+}
+
 // ---- formatting --------------------------------------------------------------------------------------------
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-')
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN)
@@ -276,77 +371,171 @@ function textTable(header, rows) {
 }
 
 // ---- main --------------------------------------------------------------------------------------------------
+/**
+ * What is measured together, alternating: a scenario alone (its variants), or the selected scenarios of one group
+ * (each as the variant ours) with a bare Express server as reference.
+ */
+function measurementUnits(scenarios) {
+  const units = []
+  const groupsSeen = new Set()
+  for (const sc of scenarios) {
+    if (!sc.group) {
+      const members = (sc.variants ?? VARIANTS).map((v) => ({ key: v, variant: v, sc }))
+      units.push({ title: `${sc.id}: ${SCENARIO_INFO[sc.scenario]} (${sc.framework}, ${sc.store})`, sc, members })
+      continue
+    }
+    if (groupsSeen.has(sc.group)) continue
+    groupsSeen.add(sc.group)
+    const inGroup = scenarios.filter((s) => s.group === sc.group)
+    const bareSc = { ...inGroup[0], id: 'bare', store: 'memory', save: undefined }
+    const members = [{ key: 'bare', variant: 'bare', sc: bareSc }]
+    for (const s of inGroup) members.push({ key: s.id, variant: 'ours', sc: s })
+    units.push({
+      title: `${inGroup.map((s) => s.id).join(', ')}: ${SCENARIO_INFO[inGroup[0].scenario]}, patch vs ` +
+        'whole-session saves (ours), alternating with bare Express',
+      group: sc.group,
+      members,
+    })
+  }
+  return units
+}
+
 async function runHttp(opts) {
   const scenarios = ALL_SCENARIOS.filter((s) => opts.scenarios.includes(s.id))
   const results = []
+  const groups = []
   let redis
+  let meter
   const cleanup = []
   const onSignal = async () => {
-    for (const fn of cleanup) await fn().catch(() => {})
+    for (const fn of cleanup.reverse()) await fn().catch(() => {})
     process.exit(130)
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
-    if (scenarios.some((s) => s.store === 'redis')) {
+    if (scenarios.some((s) => isRedisStore(s.store))) {
       redis = await startRedis()
       cleanup.push(() => redis.stop())
       console.log(`redis at ${redis.url}`)
     }
-    for (const sc of scenarios) {
+    // bytes to and from Redis per request: measured in the group of patch vs whole-session saves
+    if (redis && scenarios.some((s) => s.group && isRedisStore(s.store))) {
+      meter = await redisMeter(redis.url)
+      cleanup.push(() => meter.close())
+      console.log(`redis meter: its own INFO costs ${meter.overhead.inBytes} B in, ${meter.overhead.outBytes} B out, ` +
+        `${meter.overhead.commands} command(s) per read (subtracted)`)
+    }
+    const keep = cleanup.length
+    for (const unit of measurementUnits(scenarios)) {
       const t0 = Date.now()
-      console.log(`\n== ${sc.id}: ${SCENARIO_INFO[sc.scenario]} (${sc.framework}, ${sc.store})`)
-      const variants = sc.variants ?? VARIANTS
+      console.log(`\n== ${unit.title}`)
+      const { members } = unit
       const servers = {}
-      for (const v of variants) {
-        servers[v] = await startServer(v, sc, sc.store === 'redis' ? redis.url : undefined)
-        cleanup.push(() => servers[v].stop())
+      for (const m of members) {
+        servers[m.key] = await startServer(m.variant, m.sc, isRedisStore(m.sc.store) ? redis.url : undefined)
+        cleanup.push(() => servers[m.key].stop())
       }
       const cookies = {}
-      for (const v of variants) cookies[v] = await setupCookie(servers[v], sc)
+      for (const m of members) cookies[m.key] = await setupCookie(servers[m.key], m.sc)
       // the variants without sessions get a cookie header of the same size, so that request parsing costs the same
-      if (sc.scenario !== 'B') for (const v of ['bare', 'hooks']) if (v in cookies) cookies[v] = cookies.ours
+      const sessionCookie = members.map((m) => cookies[m.key]).find(Boolean) ?? ''
+      for (const m of members) if (['bare', 'hooks'].includes(m.variant) && m.sc.scenario !== 'B') cookies[m.key] = sessionCookie
       const writes = {}
-      for (const v of variants) writes[v] = await countWrites(servers[v], cookies[v])
+      for (const m of members) writes[m.key] = await countWrites(servers[m.key], cookies[m.key])
 
-      const rounds = Object.fromEntries(variants.map((v) => [v, []]))
+      const rounds = Object.fromEntries(members.map((m) => [m.key, []]))
       for (let r = 0; r <= opts.rounds; r++) {
-        const order = variants.map((_, i) => variants[(i + r) % variants.length])
-        for (const v of order) {
-          const res = await loadRound(servers[v], cookies[v], r === 0 ? opts.warmup : opts.duration, opts.connections)
-          if (r > 0) rounds[v].push(res)
+        const order = members.map((_, i) => members[(i + r) % members.length])
+        for (const m of order) {
+          const res = await loadRound(servers[m.key], cookies[m.key], r === 0 ? opts.warmup : opts.duration,
+            opts.connections, unit.group ? meter : undefined)
+          if (r > 0) rounds[m.key].push(res)
         }
         if (r > 0) {
-          const line = variants.map((v) => {
-            const x = rounds[v][r - 1]
-            return `${v} ${fmt(x.rps)} req/s ${fmt(x.cpuPerReq, 1)} µs`
+          const line = members.map((m) => {
+            const x = rounds[m.key][r - 1]
+            const bytes = isRedisStore(m.sc.store) && x.redisInPerReq !== undefined ? ` ${fmt(x.redisInPerReq)} B→redis` : ''
+            return `${m.key} ${fmt(x.rps)} req/s ${fmt(x.cpuPerReq, 1)} µs${bytes}`
           }).join(' | ')
           console.log(`  round ${r}: ${line}`)
         }
       }
-      for (const v of variants) await servers[v].stop()
-      cleanup.length = redis ? 1 : 0
+      for (const m of members) await servers[m.key].stop()
+      cleanup.length = keep
 
       const summary = {}
-      for (const v of variants) {
-        summary[v] = {
-          rps: median(rounds[v].map((x) => x.rps)),
-          p99: median(rounds[v].map((x) => x.p99)),
-          cpuPerReq: median(rounds[v].map((x) => x.cpuPerReq)),
-          rounds: rounds[v],
-          writes: writes[v],
+      for (const m of members) {
+        const rs = rounds[m.key]
+        const med = (k) => median(rs.map((x) => x[k]))
+        summary[m.key] = {
+          rps: med('rps'),
+          p99: med('p99'),
+          cpuPerReq: med('cpuPerReq'),
+          ...(unit.group && isRedisStore(m.sc.store) && {
+            redisInPerReq: med('redisInPerReq'),
+            redisOutPerReq: med('redisOutPerReq'),
+            redisCpuPerReq: med('redisCpuPerReq'),
+            redisCommandsPerReq: med('redisCommandsPerReq'),
+          }),
+          rounds: rs,
+          writes: writes[m.key],
         }
       }
-      results.push({ ...sc, summary })
+      if (unit.group) {
+        groups.push({
+          group: unit.group,
+          members: members.map((m) => ({ id: m.sc.id, variant: m.variant, store: m.sc.store, save: m.sc.save,
+            summary: summary[m.key] })),
+        })
+      } else {
+        results.push({ ...unit.sc, summary })
+      }
       console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
     }
   } finally {
-    for (const fn of cleanup) await fn().catch(() => {})
+    // last started, first stopped: the servers and the meter before Redis
+    for (const fn of cleanup.reverse()) await fn().catch(() => {})
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
   }
-  return results
+  return { results, groups }
 }
+
+/** Rows of the patch-vs-whole-session table: each patch row compared with the overwrite row of the same store. */
+function saveRows(groups) {
+  const rows = []
+  for (const g of groups) {
+    const bare = g.members.find((m) => m.variant === 'bare')
+    const counterpart = (m) => g.members.find((o) => o.store === m.store && o.save === 'overwrite' && o.variant === 'ours')
+    for (const m of g.members) {
+      const s = m.summary
+      const o = m.save === 'patch' ? counterpart(m)?.summary : undefined
+      const redisStore = isRedisStore(m.store)
+      const above = (x) => (bare ? x.cpuPerReq - bare.summary.cpuPerReq : NaN)
+      rows.push([
+        m.variant === 'bare' ? 'bare' : m.id,
+        m.variant === 'bare' ? 'bare Express' : `${STORE_LABEL[m.store] ?? m.store}, ${m.save === 'overwrite' ? 'set (overwrite)' : 'patch'}`,
+        fmt(s.rps),
+        fmt(s.p99, 1),
+        fmt(s.cpuPerReq, 1),
+        redisStore ? fmt(s.redisInPerReq) : '',
+        redisStore ? fmt(s.redisOutPerReq) : '',
+        redisStore ? fmt(s.redisCpuPerReq, 1) : '',
+        o ? fmt(ratio(s.rps, o.rps), 2) : '',
+        o ? fmt(ratio(s.cpuPerReq, o.cpuPerReq), 2) : '',
+        o && bare ? fmt(ratio(above(s), above(o)), 2) : '',
+        o && redisStore ? fmt(ratio(s.redisInPerReq, o.redisInPerReq), 3) : '',
+        String(s.writes.socketWrites),
+      ])
+    }
+  }
+  return rows
+}
+const STORE_LABEL = { memory: 'MemoryStore', 'redis-bundled': 'RedisStore', redis: 'connect-redis' }
+const SAVE_HEADER = ['scenario', 'store, save', 'req/s', 'p99 ms', 'CPU µs/req', 'B→Redis /req', 'B←Redis /req',
+  'Redis CPU µs/req', 'req/s ÷ set', 'CPU ÷ set', 'CPU above bare ÷ set\'s', 'B→Redis ÷ set',
+  'writes/resp']
 
 function httpRows(results) {
   const rows = []
@@ -450,6 +639,41 @@ function microRows(micro) {
 const MICRO_HEADER = ['scenario', 'no middleware µs', '1.19.0 µs', 'ours µs', '1.19.0 net µs', 'ours net µs',
   'net ours ÷ 1.19.0', 'raw ours ÷ 1.19.0']
 
+const SAVE_SECTION = '## Patch vs whole-session saves'
+
+/** The RESULTS.md section of the patch-vs-set group (lines); `command` and the machine when it is written alone. */
+function saveSection(groups, opts, machine, command) {
+  const lines = [SAVE_SECTION, '']
+  if (command) {
+    lines.push(`- Date: ${machine.date}`)
+    lines.push(`- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGB} GB, ${machine.platform}; ` +
+      `Node ${machine.node}; autocannon and redis-server (throwaway, 127.0.0.1) on the same machine`)
+    lines.push(`- Command: ${command}`)
+  }
+  lines.push(`- Scenario E (the ~10 KB session, one key changed per request), ours only: default save (the store's ` +
+    "`patch`) vs `concurrency: 'overwrite'` (the store's whole-session `set`, as 1.x), on MemoryStore and on the " +
+    'bundled RedisStore (node-redis 6 client), with bare Express as reference; all servers alternating in the same ' +
+    `rounds: ${opts.connections} connections, warm-up ${opts.warmup} s, ${opts.rounds} rounds of ${opts.duration} s ` +
+    'each; medians over rounds.')
+  lines.push('- B→Redis / B←Redis: the Redis server\'s `INFO stats` `total_net_input_bytes` / `total_net_output_bytes` ' +
+    'delta over the round, divided by the requests the bench server served (the meter\'s own INFO traffic ' +
+    'subtracted); Redis CPU (`INFO cpu` used_cpu_user + used_cpu_sys) likewise. CPU µs/req is the bench ' +
+    'server\'s only (Redis\'s not included). The ÷ set columns compare each patch row with the set row of the same ' +
+    'store; "CPU above bare" subtracts bare Express\'s CPU per request.', '')
+  lines.push(markdownTable(SAVE_HEADER, saveRows(groups)), '')
+  return lines
+}
+
+/** `text` with the section `heading` (up to the next `## ` heading) replaced by `lines`, or them appended. */
+function withSection(text, heading, lines) {
+  const all = text.replace(/\s*$/, '\n').split('\n')
+  const start = all.indexOf(heading)
+  if (start === -1) return [...all.slice(0, -1), '', ...lines].join('\n')
+  let end = all.findIndex((l, i) => i > start && l.startsWith('## '))
+  if (end === -1) end = all.length
+  return [...all.slice(0, start), ...lines, ...all.slice(end)].join('\n')
+}
+
 function machineInfo() {
   const cpus = os.cpus()
   return {
@@ -468,10 +692,11 @@ async function main() {
   const t0 = Date.now()
   console.log(`express-session bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`)
   let results = []
+  let groups = []
   if (opts.micro !== 'only') {
     console.log(`rounds: warm-up ${opts.warmup} s + ${opts.rounds} × ${opts.duration} s per variant, ` +
       `${opts.connections} connections, alternating order`)
-    results = await runHttp(opts)
+    ;({ results, groups } = await runHttp(opts))
   }
   let micro
   if (opts.micro !== 'no') {
@@ -483,6 +708,11 @@ async function main() {
   if (results.length) {
     console.log('\n' + textTable(HTTP_HEADER, httpRows(results)))
   }
+  if (groups.length) {
+    console.log('\npatch vs whole-session saves (medians of rounds; bytes: Redis INFO total_net_input/output_bytes ' +
+      'per request served):')
+    console.log(textTable(SAVE_HEADER, saveRows(groups)))
+  }
   if (micro) {
     console.log(`\nmicro (CPU µs per call, median of ${micro.rounds} rounds, concurrency ${micro.concurrency}):`)
     console.log(textTable(MICRO_HEADER, microRows(micro)))
@@ -491,10 +721,18 @@ async function main() {
   if (targets.length) console.log('\n' + targets.join('\n'))
   console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s`)
 
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, opts, results, micro }, null, 2))
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ machine, opts, results, groups, micro }, null, 2))
 
   if (opts.results) {
     const file = path.join(__dirname, 'RESULTS.md')
+    const command = `\`npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\``
+    if (groups.length && !results.length && !micro) {
+      // only the patch-vs-set group ran: replace (or add) its section, keep the rest of the file
+      const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n'
+      fs.writeFileSync(file, withSection(old, SAVE_SECTION, saveSection(groups, opts, machine, command)))
+      console.log(`wrote section "${SAVE_SECTION}" of ${path.relative(process.cwd(), file)}`)
+      return
+    }
     out.push('# Benchmark results', '')
     out.push(`- Date: ${machine.date}`)
     out.push(`- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGB} GB, ${machine.platform}`)
@@ -507,6 +745,7 @@ async function main() {
         'writes (net.Socket#_writeGeneric calls) for one response.', '')
       out.push('## HTTP', '', markdownTable(HTTP_HEADER, httpRows(results)), '')
     }
+    if (groups.length) out.push(...saveSection(groups, opts, machine, null))
     if (micro) {
       out.push('## Middleware alone (bench/micro.js)', '')
       out.push(`CPU µs per call, median of ${micro.rounds} rounds of ${micro.iterationsNote}, concurrency ` +

@@ -11,7 +11,13 @@
 //              floor of "bare + a session middleware" on this machine.
 //   framework  express4 | express5
 //   scenario   B | C | D | E | F          (see bench/README.md)
-//   store      memory | redis             (redis: connect-redis v10 + redis v6 client, needs redisUrl)
+//   store      memory | redis | redis-bundled
+//              redis: connect-redis v10 + redis v6 client, needs redisUrl.
+//              redis-bundled: this package's RedisStore (express-session/redis) over a redis v6 client, needs
+//              redisUrl; only for the variant ours.
+//
+//   env BENCH_CONCURRENCY=overwrite   (variant ours only) the middleware option concurrency: 'overwrite', so that a
+//              modified session is saved with the store's whole-session set, as 1.x does, instead of its patch
 //
 // Listens on 127.0.0.1 (random port unless BENCH_PORT) and reports the port with process.send({ port }) when
 // forked, else prints `listening <port>`. Routes:
@@ -35,11 +41,19 @@ const scenario = (argv[2] || process.env.BENCH_SCENARIO || 'C').toUpperCase()
 const storeKind = argv[3] || process.env.BENCH_STORE || 'memory'
 const redisUrl = argv[4] || process.env.BENCH_REDIS_URL
 const port = Number(process.env.BENCH_PORT || 0)
+const concurrency = process.env.BENCH_CONCURRENCY || undefined
 
 if (!['bare', 'hooks', 'upstream', 'ours'].includes(variant)) throw new Error(`unknown variant ${variant}`)
 if (!['express4', 'express5'].includes(framework)) throw new Error(`unknown framework ${framework}`)
 if (!['B', 'C', 'D', 'E', 'F'].includes(scenario)) throw new Error(`unknown scenario ${scenario}`)
-if (!['memory', 'redis'].includes(storeKind)) throw new Error(`unknown store ${storeKind}`)
+if (!['memory', 'redis', 'redis-bundled'].includes(storeKind)) throw new Error(`unknown store ${storeKind}`)
+if (storeKind === 'redis-bundled' && ['upstream', 'hooks'].includes(variant)) {
+  throw new Error(`store redis-bundled is for the variant ours (and bare), not ${variant}`)
+}
+if (concurrency !== undefined && !['serialize', 'overwrite'].includes(concurrency)) {
+  throw new Error(`unknown BENCH_CONCURRENCY ${concurrency}`)
+}
+if (concurrency !== undefined && variant !== 'ours') throw new Error('BENCH_CONCURRENCY is for the variant ours')
 
 // For the upstream variant, stores that `require('express-session')` (connect-redis) must extend 1.19.0's Store,
 // not ours (node_modules/express-session is this project).
@@ -162,10 +176,10 @@ async function main() {
     app.get('/__setup', (req, res) => res.send('setup'))
   } else if (variant === 'upstream' || variant === 'ours') {
     const session = require(variant === 'upstream' ? 'express-session-1.19.0' : 'express-session')
-    if (storeKind === 'redis') {
-      if (!redisUrl) throw new Error('store redis needs a redis URL')
+    if (storeKind === 'redis' || storeKind === 'redis-bundled') {
+      if (!redisUrl) throw new Error(`store ${storeKind} needs a redis URL`)
       const { createClient } = require('redis')
-      const { RedisStore } = require('connect-redis')
+      const { RedisStore } = require(storeKind === 'redis' ? 'connect-redis' : 'express-session/redis')
       redisClient = createClient({ url: redisUrl })
       redisClient.on('error', (err) => console.error('redis client error', err.message))
       await redisClient.connect()
@@ -173,7 +187,9 @@ async function main() {
     } else {
       store = new session.MemoryStore()
     }
-    app.use(session(sessionOptions(scenario, store)))
+    const options = sessionOptions(scenario, store)
+    if (concurrency !== undefined) options.concurrency = concurrency
+    app.use(session(options))
     app.get('/__setup', (req, res) => {
       fillSession(scenario, req.session)
       res.send('setup')
@@ -200,7 +216,7 @@ async function main() {
   const server = app.listen(port, '127.0.0.1', () => {
     const actual = server.address().port
     if (process.send) process.send({ port: actual })
-    else console.log(`listening ${actual} (${variant} ${framework} ${scenario} ${storeKind})`)
+    else console.log(`listening ${actual} (${variant} ${framework} ${scenario} ${storeKind}${concurrency ? ' ' + concurrency : ''})`)
   })
   server.keepAliveTimeout = 60_000
 
