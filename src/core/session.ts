@@ -33,6 +33,8 @@ export interface RequestTracker {
   readonly req: object
   /** The `storeTimeout` option (ms, 0 for none). */
   readonly storeTimeout: number
+  /** The data JSON of `sess` in the form this request compares (throws for data JSON cannot represent). */
+  dataJson(sess: Session): string
   /** Writes `sess`, whose data JSON is `json`, to `store` (whole, or its changes), then calls back. */
   save(sess: Session, json: string, store: Store, done: SessionCallback): void
   /** Destroys the session `id` in `store`, then calls back. */
@@ -171,7 +173,7 @@ export class Session {
     const tracker = trackerOfSession(this)
     debug(this.req, 'saving %s', this.id)
     // serialized first: data JSON cannot represent throws here, as in 1.x
-    const json = tracker !== undefined ? sessionDataJson(this) : undefined
+    const json = tracker?.dataJson(this)
     return complete(this, callback, (done) => {
       const { store } = hostOf(this)
       if (tracker !== undefined && json !== undefined) tracker.save(this, json, store, done)

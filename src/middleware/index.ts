@@ -163,7 +163,7 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
     // a failure is reported by callStore; the request goes on with the fresh session either way
     destroySession(state, config.store, id, () => undefined)
     // the store no longer holds it: the fresh session is saved only as any new one would be
-    state.savedId = state.savedJson = undefined
+    state.savedId = state.savedJson = state.savedKeys = undefined
     startNewSession(state)
     return
   }

@@ -4,11 +4,12 @@
  * @internal
  */
 
+import { keyedDataJson, type KeyedJson } from '../core/changes.js'
 import { sessionDataJson, trackerOf, type RequestTracker, type Session, type SessionCallback } from '../core/session.js'
 import type { Store } from '../core/store.js'
 import type { Secrets } from '../lib/signing.js'
 import type { MiddlewareConfig } from './options.js'
-import { destroySession, saveSession } from './save.js'
+import { destroySession, saveModeOf, saveSession } from './save.js'
 import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from '../types.js'
 
 /** What the middleware remembers about one request. */
@@ -30,6 +31,12 @@ export class RequestState implements RequestTracker {
   ended = false
   /** Whether the session handling is off for this request (store failed with `storeErrors: 'continue'`, or its data could not be loaded). */
   disabled = false
+  /** The stored data key by key (see {@link savedJson}), when saves may write only the changes. */
+  savedKeys: KeyedJson | undefined = undefined
+  /** The last data JSON computed key by key, with its keys. */
+  private lastKeyed: { json: string; keys: KeyedJson } | undefined = undefined
+  /** Whether saves of a loaded session may write only its changes: data JSON is then computed key by key. */
+  private readonly keyed: boolean
   /** The cookie as the store holds it (its stored form as loaded, or its data as last saved), when known. */
   savedCookie: unknown = undefined
   /** Whether a save found the session gone from the store (destroyed or expired meanwhile): no cookie for it. */
@@ -52,7 +59,21 @@ export class RequestState implements RequestTracker {
     readonly next: NextFunction,
     readonly secrets: Secrets,
     readonly cookieOptions: CookieOptions,
-  ) {}
+  ) {
+    this.keyed = !config.resave && saveModeOf(config, config.store) !== 'overwrite'
+  }
+
+  dataJson(sess: Session): string {
+    if (!this.keyed) return sessionDataJson(sess)
+    this.lastKeyed = keyedDataJson(sess)
+    return this.lastKeyed.json
+  }
+
+  /** The data of `sess`, whose data JSON is `json`, key by key. */
+  keysOf(sess: Session, json: string): KeyedJson {
+    const last = this.lastKeyed
+    return last !== undefined && last.json === json ? last.keys : keyedDataJson(sess).keys
+  }
 
   get storeTimeout(): number {
     return this.config.storeTimeout
@@ -71,6 +92,7 @@ export class RequestState implements RequestTracker {
   saved(sess: Session, json: string): void {
     this.savedId = sess.id
     this.savedJson = json
+    this.savedKeys = this.keyed ? this.keysOf(sess, json) : undefined
     this.savedCookie = sess.cookie.data
   }
 
@@ -80,12 +102,13 @@ export class RequestState implements RequestTracker {
   }
 
   /** Records the session as loaded (`loaded`) or created, for change detection. */
-  remember(sess: Session, loaded: boolean, json = sessionDataJson(sess)): void {
+  remember(sess: Session, loaded: boolean, json = this.dataJson(sess)): void {
     this.originalId = sess.id
     this.originalJson = json
     if (loaded && !this.config.resave) {
       this.savedId = this.originalId
       this.savedJson = this.originalJson
+      if (this.keyed) this.savedKeys = this.keysOf(sess, json)
     }
   }
 }
@@ -101,7 +124,7 @@ export function stateOf(req: object | undefined): RequestState | undefined {
  * new decision point (headers, end) starts.
  */
 export function currentJson(state: RequestState, sess: Session): string {
-  return (state.snapshot ??= sessionDataJson(sess))
+  return (state.snapshot ??= state.dataJson(sess))
 }
 
 /** Whether the session changed since it was loaded or created. */

@@ -5,7 +5,7 @@
  * @internal
  */
 
-import { applyChanges, changesSince } from '../core/changes.js'
+import { applyChanges, changesBetween } from '../core/changes.js'
 import type { Session } from '../core/session.js'
 import type { SessionChanges, Store, StoredSession } from '../core/store.js'
 import { debug } from '../lib/debug.js'
@@ -39,7 +39,7 @@ function queueOf(store: Store): KeyedQueue {
  * it, and the mode allows. A new or regenerated session, and every session under `resave: true`, is written whole.
  */
 export function savesChanges(state: RequestState, store: Store, sess: Session): boolean {
-  return state.savedJson !== undefined && state.savedId === sess.id && saveModeOf(state.config, store) !== 'overwrite'
+  return state.savedKeys !== undefined && state.savedId === sess.id && saveModeOf(state.config, store) !== 'overwrite'
 }
 
 /** Records that the session `id` was gone when this request saved it: no cookie is sent for it. */
@@ -79,14 +79,14 @@ function readModifyWrite(
  */
 export function saveSession(state: RequestState, store: Store, id: string, sess: Session, json: string, done: SaveCallback): void {
   const { req, config } = state
-  const stored = savesChanges(state, store, sess) ? state.savedJson : undefined
+  const stored = savesChanges(state, store, sess) ? state.savedKeys : undefined
   const cookieChanged = state.cookieChanged(sess)
   state.saved(sess, json)
   if (stored === undefined) {
     callStore(store, 'set', [id, sess], config.storeTimeout, done, req)
     return
   }
-  const changes = changesSince(stored, sess, cookieChanged)
+  const changes = changesBetween(stored, state.keysOf(sess, json), sess, cookieChanged)
   const finish = (err: Error | null, existed: unknown): void => {
     // a store that answers without a boolean is taken at its word that it applied the changes
     if (!err && existed === false) sessionGone(state, id)
