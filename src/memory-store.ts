@@ -1,7 +1,8 @@
 import { inherits } from 'node:util'
-import { applyChanges } from './core/changes.js'
+import { applyChanges, applyChangesToJson } from './core/changes.js'
 import { Store, type SessionChanges, type StoredSession } from './core/store.js'
 import { publishSessionEvent } from './lib/diagnostics.js'
+import { jsonMembers, jsonObject } from './lib/json-members.js'
 import type { SessionData } from './index.js'
 
 /** Options of the bundled {@link MemoryStore}. */
@@ -274,11 +275,23 @@ proto.touch = function touch(sid, session, callback) {
 proto.patch = function patch(sid, changes, callback) {
   let existed = false
   try {
-    const current = readSession(this, sid)
-    if (current !== null && typeof current === 'object') {
-      existed = true
-      applyChanges(current, changes)
-      writeSession(this, sid, JSON.stringify(current), expiryOf(changes.cookie))
+    const json = sessionsOf(this)[sid]
+    const expiry = internalsOf(this).order.get(sid)
+    // an entry this store wrote: its expiry is known, and only the changed keys are serialized
+    const members = json && expiry !== undefined ? jsonMembers(json) : undefined
+    if (members !== undefined && expiry !== undefined) {
+      if (expiry <= Date.now()) expire(this, sid)
+      else {
+        existed = true
+        writeSession(this, sid, jsonObject(applyChangesToJson(members, changes)), expiryOf(changes.cookie))
+      }
+    } else {
+      const current = readSession(this, sid)
+      if (current !== null && typeof current === 'object') {
+        existed = true
+        applyChanges(current, changes)
+        writeSession(this, sid, JSON.stringify(current), expiryOf(changes.cookie))
+      }
     }
   } catch (err) {
     if (callback) setImmediate(callback, err)

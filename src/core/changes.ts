@@ -3,6 +3,7 @@
  * and how a change set applies to stored data.
  */
 
+import { jsonObject } from '../lib/json-members.js'
 import type { Session } from './session.js'
 import type { SessionChanges, StoredSession } from './store.js'
 
@@ -17,15 +18,12 @@ export type KeyedJson = Map<string, string>
 export function keyedDataJson(sess: Session): { json: string; keys: KeyedJson } {
   const data = sess as unknown as Record<string, unknown>
   const keys: KeyedJson = new Map()
-  let json = ''
   for (const key of Object.keys(data)) {
     if (key === 'cookie') continue
     const value = JSON.stringify(data[key]) as string | undefined
-    if (value === undefined) continue
-    keys.set(key, value)
-    json += (json === '' ? '{' : ',') + JSON.stringify(key) + ':' + value
+    if (value !== undefined) keys.set(key, value)
   }
-  return { json: json === '' ? '{}' : json + '}', keys }
+  return { json: jsonObject(keys), keys }
 }
 
 /**
@@ -53,6 +51,26 @@ export function applyChanges(stored: StoredSession, changes: SessionChanges): St
   for (const key of changes.unset) {
     if (key !== 'cookie') Reflect.deleteProperty(stored, key)
   }
-  stored.cookie = changes.cookie
+  // a change set always carries the cookie; a store's caller that leaves it out keeps the stored one
+  if ((changes.cookie as unknown) != null) stored.cookie = changes.cookie
   return stored
+}
+
+/**
+ * Applies `changes` to a stored session given as its JSON members (see `jsonMembers`), in place: only the
+ * changed keys are serialized. The result, parsed, is what {@link applyChanges} gives on the parsed session.
+ */
+export function applyChangesToJson(members: Map<string, string>, changes: SessionChanges): Map<string, string> {
+  for (const key of Object.keys(changes.set)) {
+    if (key === 'cookie' || key === '__proto__') continue
+    const json = JSON.stringify(changes.set[key]) as string | undefined
+    if (json === undefined) members.delete(key)
+    else members.set(key, json)
+  }
+  for (const key of changes.unset) {
+    if (key !== 'cookie') members.delete(key)
+  }
+  const cookie = JSON.stringify(changes.cookie) as string | undefined
+  if (cookie !== undefined && cookie !== 'null') members.set('cookie', cookie)
+  return members
 }

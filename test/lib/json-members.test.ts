@@ -1,0 +1,54 @@
+/**
+ * jsonMembers / jsonObject and applyChangesToJson: the MemoryStore's patch on stored JSON text, checked
+ * against JSON.parse and against applyChanges on the parsed session.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { jsonMembers, jsonObject } from '../../src/lib/json-members.js'
+import { applyChanges, applyChangesToJson } from '../../src/core/changes.js'
+
+const objects = fc.dictionary(fc.string(), fc.jsonValue())
+
+describe('jsonMembers', () => {
+  it('finds each member of any JSON object, compact or indented, as JSON.parse sees it', () => {
+    fc.assert(fc.property(objects, fc.constantFrom(undefined, 2, '\t'), (generated, indent) => {
+      // as JSON.parse builds it (fast-check's dictionaries have no prototype)
+      const obj = JSON.parse(JSON.stringify(generated))
+      const members = jsonMembers(JSON.stringify(obj, null, indent))
+      assert.ok(members)
+      assert.deepEqual([...members.keys()], Object.keys(obj))
+      for (const [key, json] of members) assert.deepEqual(JSON.parse(json), obj[key])
+      assert.deepEqual(JSON.parse(jsonObject(members)), obj)
+      if (indent === undefined) assert.equal(jsonObject(members), JSON.stringify(obj), 'compact text comes back the same')
+    }), { numRuns: 300 })
+  })
+
+  it('answers undefined for anything that is not a JSON object', () => {
+    for (const text of ['', '[]', 'null', '"x"', '1', '{', '{"a"}', '{"a":}', '{"a":1,}', '{"a":1}x', '{a:1}', '{"a":"x}', '{"\\q":1}', '{"a":[1}']) {
+      assert.equal(jsonMembers(text), undefined, text)
+    }
+  })
+
+  it('keeps the last of repeated keys at the first one\'s place, as JSON.parse does', () => {
+    const text = '{"a":1,"b":2,"a":3}'
+    assert.deepEqual(JSON.parse(jsonObject(jsonMembers(text)!)), JSON.parse(text))
+  })
+})
+
+describe('applyChangesToJson', () => {
+  it('gives what applyChanges gives on the parsed session', () => {
+    const changes = fc.record({
+      set: fc.dictionary(fc.string(), fc.oneof(fc.jsonValue(), fc.constant(undefined), fc.date({ noInvalidDate: true }))),
+      unset: fc.array(fc.string()),
+    })
+    fc.assert(fc.property(objects, changes, (stored, { set, unset }) => {
+      const cookie = { originalMaxAge: 1000, expires: new Date(0), path: '/' }
+      const text = JSON.stringify({ ...stored, cookie: { path: '/old' } })
+      const all = { set, unset, cookie, cookieChanged: true }
+      const expected = JSON.parse(JSON.stringify(applyChanges(JSON.parse(text), all)))
+      const actual = JSON.parse(jsonObject(applyChangesToJson(jsonMembers(text)!, all)))
+      assert.deepEqual(actual, expected)
+    }), { numRuns: 300 })
+  })
+})
