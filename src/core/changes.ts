@@ -3,27 +3,49 @@
  * and how a change set applies to stored data.
  */
 
-import { jsonObject } from '../lib/json-members.js'
 import type { Session } from './session.js'
 import type { SessionChanges, StoredSession } from './store.js'
 
-/** A session's data JSON key by key: each top-level data key (never `cookie`) with its value's JSON. */
-export type KeyedJson = Map<string, string>
+/**
+ * A session's data key by key: `[key, json, key, json, ...]`, each top-level data key (never `cookie`) followed by
+ * its value's JSON. A key that is empty, starts with a quote or holds a NUL is written as its JSON string, so that
+ * joined with NUL (which JSON text never holds) two different sessions never give the same text.
+ */
+export type KeyedJson = string[]
+
+const NUL = '\u0000'
+
+/** `key` as it stands in a {@link KeyedJson}. */
+function keyToken(key: string): string {
+  return key === '' || key.charCodeAt(0) === 0x22 || key.includes(NUL) ? JSON.stringify(key) : key
+}
+
+/** The key a {@link keyToken} stands for. */
+function tokenKey(token: string): string {
+  return token === '' || token.charCodeAt(0) !== 0x22 ? token : JSON.parse(token) as string
+}
 
 /**
- * The data JSON of `sess` built key by key: the JSON text of its data without the cookie, and the JSON of each key
- * (keys whose value JSON omits, such as `undefined` or a function, are left out of both). Costs about one
- * `JSON.stringify` of the session, and makes a change set a comparison of strings.
+ * The data of `sess` key by key (keys whose value JSON omits, such as `undefined` or a function, are left out),
+ * and its data JSON in this form: the members joined with NUL. Costs about one `JSON.stringify` of the session,
+ * and makes a change set a comparison of strings.
  */
 export function keyedDataJson(sess: Session): { json: string; keys: KeyedJson } {
   const data = sess as unknown as Record<string, unknown>
-  const keys: KeyedJson = new Map()
+  const keys: KeyedJson = []
   for (const key of Object.keys(data)) {
     if (key === 'cookie') continue
     const value = JSON.stringify(data[key]) as string | undefined
-    if (value !== undefined) keys.set(key, value)
+    if (value !== undefined) keys.push(keyToken(key), value)
   }
-  return { json: jsonObject(keys), keys }
+  return { json: keys.join(NUL), keys }
+}
+
+/** A {@link KeyedJson} as a map from token to value JSON. */
+function byToken(keyed: KeyedJson): Map<string, string> {
+  const map = new Map<string, string>()
+  for (let i = 0; i < keyed.length; i += 2) map.set(keyed[i], keyed[i + 1])
+  return map
 }
 
 /**
@@ -32,13 +54,18 @@ export function keyedDataJson(sess: Session): { json: string; keys: KeyedJson } 
  */
 export function changesBetween(stored: KeyedJson, current: KeyedJson, sess: Session, cookieChanged: boolean): SessionChanges {
   const data = sess as unknown as Record<string, unknown>
+  const before = byToken(stored)
+  const now = byToken(current)
   const set: Record<string, unknown> = {}
   const unset: string[] = []
-  for (const [key, json] of current) {
-    if (stored.get(key) !== json) set[key] = data[key]
+  for (const [token, json] of now) {
+    if (before.get(token) !== json) {
+      const key = tokenKey(token)
+      set[key] = data[key]
+    }
   }
-  for (const key of stored.keys()) {
-    if (!current.has(key)) unset.push(key)
+  for (const token of before.keys()) {
+    if (!now.has(token)) unset.push(tokenKey(token))
   }
   return { set, unset, cookie: sess.cookie, cookieChanged }
 }
