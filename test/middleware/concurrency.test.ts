@@ -6,24 +6,11 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as diagnostics from 'node:diagnostics_channel'
-import http from 'node:http'
 import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
 import { CountingStore, cookie, sid } from '../support/http.js'
-import { concurrencyApp, expectedKeys, keysAfterParallelSets, logoutRacingSlowRequest } from '../support/concurrency.js'
-
-/** One listening server for many parallel requests (supertest would start one per request). */
-async function listening<T>(app: express.Express, run: (server: http.Server) => Promise<T>): Promise<T> {
-  const server = http.createServer(app)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  try {
-    return await run(server)
-  } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-  }
-}
+import { concurrencyApp, expectedKeys, keysAfterParallelSetsOn, logoutRacingSlowRequest } from '../support/concurrency.js'
 
 const setups: Array<[string, () => { store: session.Store; options: Partial<session.SessionOptions> }]> = [
   ['MemoryStore (patch)', () => ({ store: new session.MemoryStore(), options: {} })],
@@ -36,7 +23,7 @@ for (const [title, setup] of setups) {
       it(`${n} parallel requests, each setting its own key, keep every key`, async () => {
         const { store, options } = setup()
         const { app } = concurrencyApp({ store, ...options })
-        const keys = await listening(app, (server) => keysAfterParallelSets([server as never], n))
+        const keys = await keysAfterParallelSetsOn(app, n)
         assert.deepEqual(keys, expectedKeys(n))
       })
     }
@@ -68,7 +55,7 @@ describe("concurrency: 'overwrite'", () => {
   it('writes the whole session, last writer wins, as 1.x (on a store with patch too)', async () => {
     const store = new CountingStore({ patch: true })
     const { app } = concurrencyApp({ store, concurrency: 'overwrite' })
-    const keys = await listening(app, (server) => keysAfterParallelSets([server as never], 20))
+    const keys = await keysAfterParallelSetsOn(app, 20)
     // every request loaded the session before any saved: only the last save's key is kept
     assert.equal(keys.length, 2, JSON.stringify(keys))
     assert.equal(store.calls.patch, 0)
@@ -84,7 +71,7 @@ describe("concurrency: 'overwrite'", () => {
   it('is the default for a store without patch: parallel updates are lost, as in 1.x', async () => {
     const store = new CountingStore()
     const { app } = concurrencyApp({ store })
-    const keys = await listening(app, (server) => keysAfterParallelSets([server as never], 20))
+    const keys = await keysAfterParallelSetsOn(app, 20)
     assert.equal(keys.length, 2, JSON.stringify(keys))
   })
 })
@@ -225,7 +212,7 @@ describe('saving the changes of a loaded session (store with patch)', () => {
     assert.equal(slowSetCookie, undefined)
     assert.equal(keysAfter, null)
     const { app } = concurrencyApp({ store })
-    const keys = await listening(app, (server) => keysAfterParallelSets([server as never], 20))
+    const keys = await keysAfterParallelSetsOn(app, 20)
     assert.deepEqual(keys, expectedKeys(20))
   })
 })

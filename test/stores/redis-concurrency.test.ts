@@ -6,12 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
 import { RedisStore as BundledRedisStore } from 'express-session/redis'
 import { skipUnless, startRedis, type RedisServer } from '../support/servers.js'
-import { concurrencyApp, expectedKeys, keysAfterParallelSets, logoutRacingSlowRequest } from '../support/concurrency.js'
+import { concurrencyApp, expectedKeys, keysAfterParallelSets, keysAfterParallelSetsOn, logoutRacingSlowRequest } from '../support/concurrency.js'
 
 type Client = ReturnType<typeof createClient>
 
@@ -36,13 +35,7 @@ describe('parallel requests on Redis', { skip: skipUnless('redis') }, () => {
     for (const n of [20, 200]) {
       it(`${n} parallel requests, each setting its own key, keep every key`, async () => {
         const { app } = concurrencyApp({ store: store() })
-        const listening = http.createServer(app).listen(0, '127.0.0.1')
-        try {
-          assert.deepEqual(await keysAfterParallelSets([listening as never], n), expectedKeys(n))
-        } finally {
-          listening.closeAllConnections()
-          listening.close()
-        }
+        assert.deepEqual(await keysAfterParallelSetsOn(app, n), expectedKeys(n))
       })
     }
 
@@ -63,13 +56,7 @@ describe('parallel requests on Redis', { skip: skipUnless('redis') }, () => {
     for (const n of [20, 200]) {
       it(`${n} parallel requests, each setting its own key, keep every key`, async () => {
         const { app } = concurrencyApp({ store: store(), concurrency: 'serialize' })
-        const listening = http.createServer(app).listen(0, '127.0.0.1')
-        try {
-          assert.deepEqual(await keysAfterParallelSets([listening as never], n), expectedKeys(n))
-        } finally {
-          listening.closeAllConnections()
-          listening.close()
-        }
+        assert.deepEqual(await keysAfterParallelSetsOn(app, n), expectedKeys(n))
       })
     }
 

@@ -2,6 +2,7 @@
  * An app for the parallel-request tests: requests of one session that all load it before any of them saves
  * (a barrier), and a slow request that a logout overtakes.
  */
+import http from 'node:http'
 import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
@@ -85,6 +86,18 @@ export async function keysAfterParallelSets(apps: express.Express[], n: number):
     request(apps[i % apps.length]).get(`/set/k${i}?n=${n}`).set('Cookie', jar).expect(200)))
   const res = await request(apps[0]).get('/keys').set('Cookie', jar).expect(200)
   return res.body as string[]
+}
+
+/** {@link keysAfterParallelSets} on one listening server (supertest would start one per request). */
+export async function keysAfterParallelSetsOn(app: express.Express, n: number): Promise<string[]> {
+  const server = http.createServer(app)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    return await keysAfterParallelSets([server as never], n)
+  } finally {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
 }
 
 /** The keys `/set/k0` ... `/set/k<n-1>` and `user`, sorted as `/keys` answers them. */
