@@ -1,5 +1,5 @@
 import { inherits } from 'node:util'
-import { applyChanges, applyChangesToJson } from './core/changes.js'
+import { applyChangesToJson } from './core/changes.js'
 import { Store, type SessionChanges, type StoredSession } from './core/store.js'
 import { publishSessionEvent } from './lib/diagnostics.js'
 import { jsonMembers, jsonObject } from './lib/json-members.js'
@@ -272,26 +272,25 @@ proto.touch = function touch(sid, session, callback) {
   if (callback) setImmediate(callback)
 }
 
+/** Whether `sid` is stored and not expired; parses the entry only when its expiry is not recorded. */
+function isStored(store: MemoryStore, sid: string): boolean {
+  const expiry = internalsOf(store).order.get(sid)
+  // entries written straight into `sessions` have no recorded expiry: readSession reads it from their data
+  if (expiry === undefined) return readSession(store, sid) != null
+  if (!sessionsOf(store)[sid]) return false
+  if (expiry > Date.now()) return true
+  expire(store, sid)
+  return false
+}
+
 proto.patch = function patch(sid, changes, callback) {
   let existed = false
   try {
-    const json = sessionsOf(this)[sid]
-    const expiry = internalsOf(this).order.get(sid)
-    // an entry this store wrote: its expiry is known, and only the changed keys are serialized
-    const members = json && expiry !== undefined ? jsonMembers(json) : undefined
-    if (members !== undefined && expiry !== undefined) {
-      if (expiry <= Date.now()) expire(this, sid)
-      else {
-        existed = true
-        writeSession(this, sid, jsonObject(applyChangesToJson(members, changes)), expiryOf(changes.cookie))
-      }
-    } else {
-      const current = readSession(this, sid)
-      if (current !== null && typeof current === 'object') {
-        existed = true
-        applyChanges(current, changes)
-        writeSession(this, sid, JSON.stringify(current), expiryOf(changes.cookie))
-      }
+    // only the changed keys are serialized: the others keep their JSON text as stored
+    const members = isStored(this, sid) ? jsonMembers(sessionsOf(this)[sid] as string) : undefined
+    if (members !== undefined) {
+      existed = true
+      writeSession(this, sid, jsonObject(applyChangesToJson(members, changes)), expiryOf(changes.cookie))
     }
   } catch (err) {
     if (callback) setImmediate(callback, err)

@@ -92,8 +92,11 @@ export class RequestState implements RequestTracker {
   saved(sess: Session, json: string): void {
     this.savedId = sess.id
     this.savedJson = json
-    this.savedKeys = this.keyed ? this.keysOf(sess, json) : undefined
-    this.savedCookie = sess.cookie.data
+    // kept only when the next save may be a patch, which compares with them
+    if (this.keyed) {
+      this.savedKeys = this.keysOf(sess, json)
+      this.savedCookie = sess.cookie.data
+    }
   }
 
   /** Whether `sess`'s cookie differs from the one the store holds (`true` when that is not known). */

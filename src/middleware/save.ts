@@ -80,13 +80,13 @@ function readModifyWrite(
 export function saveSession(state: RequestState, store: Store, id: string, sess: Session, json: string, done: SaveCallback): void {
   const { req, config } = state
   const stored = savesChanges(state, store, sess) ? state.savedKeys : undefined
-  const cookieChanged = state.cookieChanged(sess)
-  state.saved(sess, json)
   if (stored === undefined) {
+    state.saved(sess, json)
     callStore(store, 'set', [id, sess], config.storeTimeout, done, req)
     return
   }
-  const changes = changesBetween(stored, state.keysOf(sess, json), sess, cookieChanged)
+  const changes = changesBetween(stored, state.keysOf(sess, json), sess, state.cookieChanged(sess))
+  state.saved(sess, json)
   const finish = (err: Error | null, existed: unknown): void => {
     // a store that answers without a boolean is taken at its word that it applied the changes
     if (!err && existed === false) sessionGone(state, id)
