@@ -178,24 +178,17 @@ function adapterOf(client: unknown): Adapter | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Scripts: each runs on one key, atomically. `unpack` is called on at most UNPACK_CHUNK values at a time, far
+// Scripts: each runs on one key, atomically. `unpack` is called on at most 1000 values at a time, far
 // below Lua's stack limit, so sessions with thousands of keys work.
 // ---------------------------------------------------------------------------------------------------------------
 
 const CHUNK_LUA = `
-local function hset_pairs(key, from, to)
+-- calls command(key, ARGV[from..to]) in chunks of 1000 arguments (an even number: field/value pairs stay whole)
+local function in_chunks(command, key, from, to)
   local i = from
   while i <= to do
     local last = math.min(i + 999, to)
-    redis.call('HSET', key, unpack(ARGV, i, last))
-    i = last + 1
-  end
-end
-local function hdel_fields(key, from, to)
-  local i = from
-  while i <= to do
-    local last = math.min(i + 999, to)
-    redis.call('HDEL', key, unpack(ARGV, i, last))
+    redis.call(command, key, unpack(ARGV, i, last))
     i = last + 1
   end
 end
@@ -204,7 +197,7 @@ end
 /** `set`: ARGV = ttl ms, then field/value pairs. Replaces the whole hash and sets its expiry. */
 const SET_SCRIPT = `${CHUNK_LUA}
 redis.call('DEL', KEYS[1])
-hset_pairs(KEYS[1], 2, #ARGV)
+in_chunks('HSET', KEYS[1], 2, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 `
@@ -223,8 +216,8 @@ if ttl <= 0 then
   return 1
 end
 local last = 2 + 2 * tonumber(ARGV[2])
-hdel_fields(KEYS[1], last + 1, #ARGV)
-hset_pairs(KEYS[1], 3, last)
+in_chunks('HDEL', KEYS[1], last + 1, #ARGV)
+in_chunks('HSET', KEYS[1], 3, last)
 redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `
@@ -258,7 +251,7 @@ if t ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 redis.call('DEL', KEYS[1])
 local ttl = tonumber(ARGV[2])
 if ttl <= 0 or #ARGV < 4 then return 1 end
-hset_pairs(KEYS[1], 3, #ARGV)
+in_chunks('HSET', KEYS[1], 3, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `

@@ -172,6 +172,18 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
         assert.ok(pttl > 118_000, `PTTL ${pttl} follows the new cookie`)
       })
 
+      it('a session of 3000 keys: set, then a patch setting 1500 keys and removing 1500 (scripts unpack in chunks)', async () => {
+        const id = sid('wide')
+        const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`)
+        await store.set(id, sample(Object.fromEntries(keys.map((key) => [key, 0]))))
+        const set = Object.fromEntries(keys.slice(0, 1500).map((key) => [key, 1]))
+        const existed = await store.patch(id, { set, unset: keys.slice(1500), cookie: new session.Cookie({ maxAge: 60_000 }), cookieChanged: false })
+        assert.equal(existed, true)
+        const hash = await probe.hGetAll(prefix + id)
+        assert.equal(Object.keys(hash).length, 1501)
+        assert.ok(keys.slice(0, 1500).every((key) => hash[key] === '1'))
+      })
+
       it('patch of a missing or destroyed session calls back false and creates nothing', async () => {
         const id = sid('gone')
         const changes = { set: { a: 1 }, unset: [], cookie: new session.Cookie({ maxAge: 60_000 }), cookieChanged: false }
