@@ -7,12 +7,13 @@
  *   node scripts/test.js test/stores/redis-parallel.test.ts
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { clusterSkipReason, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
 import { skipUnless, startRedis, type RedisServer } from '../support/servers.js'
 import { cookieFrom, HttpClient } from '../support/in-process.js'
+import { startAppProcess, stopAppProcess } from '../support/app-process.js'
 
 const SERVER_SCRIPT = path.join(__dirname, '..', 'support', 'redis-store-server.ts')
 
@@ -22,51 +23,15 @@ interface AppProcess {
   http: HttpClient
 }
 
-function startApp(name: string, env: Record<string, string>): Promise<AppProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT], {
-      cwd: path.join(__dirname, '..', '..'),
-      env: { ...process.env, ...env, SERVER_NAME: name },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    const killOnExit = (): void => {
-      child.kill('SIGKILL')
-    }
-    process.once('exit', killOnExit)
-    child.once('exit', () => process.removeListener('exit', killOnExit))
-    let out = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`app ${name} did not start within 30 s; output: ${out}`))
-    }, 30_000)
-    const onEarlyExit = (code: number | null): void => {
-      clearTimeout(timer)
-      reject(new Error(`app ${name} exited during start-up (${code}); output: ${out}`))
-    }
-    child.once('exit', onEarlyExit)
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk
-      const match = /listening (\d+)/.exec(out)
-      if (match) {
-        clearTimeout(timer)
-        child.removeListener('exit', onEarlyExit)
-        resolve({ name, child, http: new HttpClient(Number(match[1]), 64) })
-      }
-    })
-  })
+async function startApp(name: string, env: Record<string, string>): Promise<AppProcess> {
+  const { child, port } = await startAppProcess(SERVER_SCRIPT, name, env)
+  return { name, child, http: new HttpClient(port, 64) }
 }
 
 async function stopApp(app: AppProcess | undefined): Promise<void> {
   if (!app) return
   app.http.agent.destroy()
-  const { child } = app
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
+  await stopAppProcess(app.child)
 }
 
 interface Backend {

@@ -6,13 +6,14 @@
  *   node --import tsx --test test/stores/scale-out.test.ts
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import * as http from 'node:http'
 import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createClient } from 'redis'
 import { skipUnless, startRedis, type RedisServer } from '../support/servers.js'
 import { pkgVersion, serverVersion } from '../support/store-harness.js'
+import { startAppProcess, stopAppProcess } from '../support/app-process.js'
 
 const SERVER_SCRIPT = path.join(__dirname, '..', 'support', 'scale-out-server.ts')
 const CONNECTIONS = 50
@@ -26,57 +27,15 @@ interface AppProcess {
 }
 
 /** Starts the app script as a child process and waits for its `listening <port>` line. */
-function startApp(name: string, redisUrl: string): Promise<AppProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT], {
-      cwd: path.join(__dirname, '..', '..'),
-      env: { ...process.env, REDIS_URL: redisUrl, SERVER_NAME: name, PORT: '0' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    // never outlive the test process, whatever happens to it
-    const killOnExit = (): void => {
-      child.kill('SIGKILL')
-    }
-    process.once('exit', killOnExit)
-    child.once('exit', () => process.removeListener('exit', killOnExit))
-    let out = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`app ${name} did not start within 20 s; output: ${out}`))
-    }, 20_000)
-    const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-      clearTimeout(timer)
-      reject(new Error(`app ${name} exited during start-up (${signal ?? code}); output: ${out}`))
-    }
-    child.once('exit', onEarlyExit)
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk
-      const match = /listening (\d+)/.exec(out)
-      if (match) {
-        clearTimeout(timer)
-        child.removeListener('exit', onEarlyExit)
-        resolve({
-          name,
-          port: Number(match[1]),
-          child,
-          agent: new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS }),
-        })
-      }
-    })
-  })
+async function startApp(name: string, redisUrl: string): Promise<AppProcess> {
+  const { child, port } = await startAppProcess(SERVER_SCRIPT, name, { REDIS_URL: redisUrl, PORT: '0' }, 20_000)
+  return { name, port, child, agent: new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS }) }
 }
 
 async function stopApp(app: AppProcess | undefined): Promise<void> {
   if (!app) return
   app.agent.destroy()
-  const { child } = app
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
+  await stopAppProcess(app.child)
 }
 
 interface Reply {
