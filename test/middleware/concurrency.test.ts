@@ -135,11 +135,26 @@ describe('saving the changes of a loaded session (store with patch)', () => {
     assert.deepEqual(changes?.set, { user: { name: 'tj', roles: ['admin', 'ops'] }, added: new Date(1000).toISOString() })
     assert.deepEqual(changes?.unset.sort(), ['drop', 'keep'])
     assert.equal(typeof changes?.cookie, 'object')
+    assert.equal(changes?.cookieChanged, false, 'a browser-session cookie the request did not touch')
     const stored = JSON.parse(store.sessions[id])
     assert.deepEqual(stored.user.roles, ['admin', 'ops'])
     assert.equal(stored.since, new Date(0).toISOString(), 'an untouched Date is kept exactly')
     assert.equal(stored.added, new Date(1000).toISOString())
     assert.ok(!('drop' in stored) && !('keep' in stored))
+  })
+
+  it('says whether the cookie changed: its expiry moves on each request with maxAge', async () => {
+    const store = new RecordingStore()
+    const a = app(store, (req, res) => {
+      req.session.n = Date.now()
+      res.end('ok')
+    }, { cookie: { maxAge: 60_000 } })
+    const login = await request(a).get('/login').expect(200)
+    store.writes = []
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await request(a).get('/x').set('Cookie', cookie(login)).expect(200)
+    assert.equal(store.writes[0]?.[0], 'patch')
+    assert.equal(store.writes[0]?.[2]?.cookieChanged, true)
   })
 
   it('writes nothing but a touch for an unchanged session', async () => {

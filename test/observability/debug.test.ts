@@ -14,6 +14,7 @@ import debugModule from 'debug'
 import request from 'supertest'
 import { signedCookie, waitFor } from '../support/http.js'
 import { createFailingApp, FailingStore, POLICIES, runStoreFailure, STORE_FAILURES } from './store-failures.js'
+import { concurrencyApp, logoutRacingSlowRequest } from '../support/concurrency.js'
 
 const script = `
 const http = require('node:http')
@@ -173,4 +174,11 @@ it("DEBUG=express-session: a get answering ENOENT is 'not found', not a failure"
     diagnostics.unsubscribe('express-session:store:error', onMessage)
   }
   assert.deepEqual(published, [])
+})
+
+it('DEBUG=express-session: a save that finds its session destroyed by a parallel request says so', async () => {
+  const target = concurrencyApp()
+  const lines = await captureDebug(() => logoutRacingSlowRequest(target))
+  assert.ok(lines.some((line) => /GET \/slow\/late session \S+ is no longer in the store \(destroyed or expired meanwhile\): not saved again/.test(line)),
+    lines.join('\n'))
 })
