@@ -34,7 +34,7 @@ const STORE_TIMEOUT = 2000
 /** A request makes at most two store calls (load, save), each cut at storeTimeout; plus room for a loaded machine. */
 const ANSWER_LIMIT = 2 * STORE_TIMEOUT + 3000
 /** After the failover (or restart) has completed, errors may go on this long (client reconnection, a loaded machine). */
-const SETTLE_MS = 4000
+const SETTLE_MS = 8000
 const SESSIONS = 40
 const WORKERS = 8
 
