@@ -4,6 +4,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { CookieInit, SameSiteOption } from './core/cookie.js'
 import type { Session } from './core/session.js'
 import type { Store } from './core/store.js'
+import type { SessionData } from './index.js'
 
 /** Options of the session ID cookie (the `cookie` option, or what a `cookie(req)` function returns). */
 export interface CookieOptions {
@@ -92,8 +93,11 @@ export interface SessionOptions {
   key?: string
   /** The session store. Default: a new `MemoryStore`. */
   store?: Store
-  /** Options of the session ID cookie, or a function of the request returning them. */
-  cookie?: CookieOptions | RequestFunction<CookieOptions>
+  /**
+   * Options of the session ID cookie, or a function of the request returning them. `false` with a `header`:
+   * no cookie, the session ID travels in that header only.
+   */
+  cookie?: CookieOptions | RequestFunction<CookieOptions> | false
   /** Set the cookie on every response, restarting its `maxAge`. Default `false`. */
   rolling?: boolean
   /** Save the session on every response even if unmodified. Default `true` (deprecated default). */
@@ -120,6 +124,28 @@ export interface SessionOptions {
    * for stores without `patch`).
    */
   concurrency?: 'serialize' | 'overwrite'
+  /**
+   * Names the user a session belongs to, read each time the session is saved (e.g. `(s) => s.userId`); a
+   * non-empty string, or `undefined` for none. The store indexes sessions by it, for
+   * `req.session.listOwnSessions()` and `req.session.destroyOtherSessions()`. Default: no owner index.
+   */
+  owner?: (session: Session & Partial<SessionData>) => string | undefined
+  /**
+   * Record device facts in each session: when it was created, when it was last seen (refreshed at most once
+   * per `touchAfter`) and the `User-Agent` it was created with; `listOwnSessions()` returns them. Default `false`.
+   */
+  track?: boolean
+  /**
+   * A request header (e.g. `'x-session-id'`) that carries the signed session ID for clients without cookies:
+   * read when the request has no session cookie, and sent when a session is created or regenerated.
+   * Default: none.
+   */
+  header?: string
+  /**
+   * Milliseconds during which a request that changed nothing does not touch the store: the stored expiry is
+   * pushed forward at most once per `touchAfter`. Default 0 (touch on every such request, as 1.x does).
+   */
+  touchAfter?: number
 }
 
 export type { CookieInit }

@@ -4,6 +4,7 @@
  * session middleware and 1.x-era code call stores, or as a promise when no callback is given.
  */
 
+import type { DestroyOwnerOptions, OwnedSession, SessionsOfOptions } from './owner.js'
 import { Store, type SessionChanges } from './store.js'
 import { toError, type StoreMethod } from '../lib/store-call.js'
 import type { SessionData } from '../index.js'
@@ -18,6 +19,8 @@ const DUAL_METHODS: ReadonlyArray<readonly [StoreMethod, number]> = [
   ['destroy', 1],
   ['touch', 2],
   ['patch', 2],
+  ['sessionsOf', 2],
+  ['destroyOwner', 2],
   ['all', 0],
   ['length', 0],
   ['clear', 0],
@@ -28,7 +31,7 @@ function noop(): void {}
 type AsyncMethod = (this: object, ...args: unknown[]) => unknown
 
 /** Methods whose callback receives a result (`cb(null, result)`); the others call back with no arguments. */
-const RETURNS_VALUE: ReadonlySet<StoreMethod> = new Set<StoreMethod>(['get', 'patch', 'all', 'length'])
+const RETURNS_VALUE: ReadonlySet<StoreMethod> = new Set<StoreMethod>(['get', 'patch', 'sessionsOf', 'destroyOwner', 'all', 'length'])
 
 /**
  * Wraps `impl` (which returns a promise or a value, or throws) so that it also accepts a trailing callback.
@@ -146,6 +149,14 @@ export abstract class AsyncStore<Data extends SessionData = SessionData> extends
    */
   override patch?(sid: string, changes: SessionChanges): Promise<boolean>
   override patch?(sid: string, changes: SessionChanges, callback: AsyncStoreCallback<boolean>): void
+
+  /** Optional, with `destroyOwner`: up to `options.limit` live sessions of `owner` (see {@link Store.sessionsOf}). */
+  override sessionsOf?(owner: string, options: SessionsOfOptions): Promise<OwnedSession[]>
+  override sessionsOf?(owner: string, options: SessionsOfOptions, callback: AsyncStoreCallback<OwnedSession[]>): void
+
+  /** Optional, with `sessionsOf`: destroys the sessions of `owner` but `options.except`; resolves how many. */
+  override destroyOwner?(owner: string, options: DestroyOwnerOptions): Promise<number>
+  override destroyOwner?(owner: string, options: DestroyOwnerOptions, callback: AsyncStoreCallback<number>): void
 
   /** Optional: every stored session, keyed by session ID. */
   override all?(): Promise<Record<string, Data> | Data[]>

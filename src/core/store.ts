@@ -4,6 +4,7 @@ import { Cookie } from './cookie.js'
 import { Session, storeTimeoutOf } from './session.js'
 import { callStore } from '../lib/store-call.js'
 import type { SessionData } from '../index.js'
+import type { DestroyOwnerOptions, OwnedSession, SessionsOfOptions } from './owner.js'
 
 export type { SessionData }
 import type { SessionRequest } from '../types.js'
@@ -54,6 +55,18 @@ export interface Store extends EventEmitter {
    * session running in parallel lose no update and cannot undo a `destroy()`.
    */
   patch?(sid: string, changes: SessionChanges, callback?: (err: any, existed?: boolean) => void): unknown
+  /**
+   * Optional, with {@link destroyOwner}: the owner index. Calls back with up to `options.limit` live sessions
+   * whose data names `owner` under `__sessionOwner` (the `owner` option writes it), in no particular order,
+   * without scanning the store. A store without it is searched with `all()`.
+   */
+  sessionsOf?(owner: string, options: SessionsOfOptions, callback: (err: any, sessions?: OwnedSession[]) => void): unknown
+  /**
+   * Optional, with {@link sessionsOf}: destroys every session of `owner` except `options.except`, and calls back
+   * with how many it destroyed. A destroyed session must not come back through a racing `set`, `patch` or `touch`
+   * any more than after `destroy`.
+   */
+  destroyOwner?(owner: string, options: DestroyOwnerOptions, callback: (err: any, destroyed?: number) => void): unknown
   /** Optional: every stored session, as an array or keyed by session ID. */
   all?(callback: (err: any, obj?: SessionData[] | { [sid: string]: SessionData } | null) => void): unknown
   /** Optional: the number of stored sessions. */

@@ -87,6 +87,8 @@ export const storeCallChannels: Record<string, TracingChannels | undefined> = {
   patch: tracingChannels('patch'),
   touch: tracingChannels('touch'),
   destroy: tracingChannels('destroy'),
+  sessionsOf: tracingChannels('sessionsOf'),
+  destroyOwner: tracingChannels('destroyOwner'),
 }
 
 /**

@@ -11,7 +11,7 @@ import { debug } from './debug.js'
 import { publishStoreError, storeCallChannels, type StoreCallContext } from './diagnostics.js'
 
 /** The store methods this package calls. */
-export type StoreMethod = 'get' | 'set' | 'patch' | 'destroy' | 'touch' | 'all' | 'length' | 'clear'
+export type StoreMethod = 'get' | 'set' | 'patch' | 'destroy' | 'touch' | 'all' | 'length' | 'clear' | 'sessionsOf' | 'destroyOwner'
 
 /** A Node-style callback. */
 export type Callback<T = unknown> = (err: Error | null, value?: T) => void

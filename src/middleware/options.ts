@@ -4,6 +4,7 @@
  */
 
 import { Cookie, MAX_AGE_ACCEPTED, MAX_AGE_HINT } from '../core/cookie.js'
+import type { Session } from '../core/session.js'
 import type { Store } from '../core/store.js'
 import { deprecate, warnOnce } from '../lib/deprecate.js'
 import { describeValue, optionMessage } from '../lib/describe-value.js'
@@ -34,6 +35,30 @@ export interface MiddlewareConfig {
   strictSave: boolean
   /** The `concurrency` option (`undefined`: patch when the store can, else overwrite). */
   concurrency: 'serialize' | 'overwrite' | undefined
+  /** The `owner` option: names the user a session belongs to. */
+  owner: ((session: Session) => unknown) | undefined
+  /** `track: true`: record created, last seen and User-Agent in each session. */
+  track: boolean
+  /** The `header` option, lower-cased: the request header carrying the signed session ID, if any. */
+  header: string | undefined
+  /** Whether the session cookie is sent (`false` only with `cookie: false` and a `header`). */
+  sendCookie: boolean
+  /** The `touchAfter` option (ms, 0: touch on every request that changed nothing). */
+  touchAfter: number
+}
+
+/** Header names as RFC 9110 §5.1 allows them (a token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** Header names that cannot carry a session ID: the request's own framing and cookies. */
+const RESERVED_HEADERS = new Set(['cookie', 'set-cookie', 'host', 'content-length', 'transfer-encoding', 'connection'])
+
+function headerOption(value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !HEADER_NAME.test(value) || RESERVED_HEADERS.has(value.toLowerCase())) {
+    throw new TypeError(optionMessage('header option', 'an HTTP header name such as "x-session-id" (not cookie, set-cookie, host or a framing header)', value))
+  }
+  return value.toLowerCase()
 }
 
 function optionalMilliseconds(value: unknown, name: string, max = Infinity): number {
@@ -182,6 +207,19 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
     throw new TypeError(optionMessage('concurrency option', '"serialize" or "overwrite", or left out (patch when the store has patch)', concurrency))
   }
 
+  const owner: unknown = opts.owner
+  if (owner !== undefined && typeof owner !== 'function') {
+    throw new TypeError(optionMessage('owner option', 'a function (session) => string | undefined naming the user a session belongs to', owner))
+  }
+  const track: unknown = opts.track
+  if (track !== undefined && typeof track !== 'boolean') {
+    throw new TypeError(optionMessage('track option', 'true or false', track))
+  }
+  const header = headerOption(opts.header)
+  // with a header to carry the ID, `cookie: false` turns the cookie off; otherwise any falsy value means no
+  // settings, as in 1.x
+  const sendCookie = !(header !== undefined && opts.cookie === false)
+
   // any falsy value means no settings, as in 1.x
   const cookie: unknown = opts.cookie || {}
   if (typeof cookie === 'object' && cookie !== null) {
@@ -217,6 +255,11 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
     continueOnStoreError: storeErrors === 'continue',
     strictSave: storeErrors === 'strict',
     concurrency,
+    owner: owner as MiddlewareConfig['owner'],
+    track: track === true,
+    header,
+    sendCookie,
+    touchAfter: optionalMilliseconds(opts.touchAfter, 'touchAfter'),
   }
 }
 
