@@ -1,5 +1,9 @@
 import { inherits } from 'node:util'
 import { applyChangesToJson } from './core/changes.js'
+import {
+  DEFAULT_OWNER_LIST_LIMIT, OWNER_KEY, recordedOwner,
+  type DestroyOwnerOptions, type OwnedSession, type SessionsOfOptions,
+} from './core/owner.js'
 import { Store, type SessionChanges, type StoredSession } from './core/store.js'
 import { publishSessionEvent } from './lib/diagnostics.js'
 import { jsonMembers, jsonObject } from './lib/json-members.js'
@@ -31,10 +35,21 @@ export interface MemoryStore extends Store {
   all(callback: (err: any, obj?: { [sid: string]: SessionData } | null) => void): void
   length(callback: (err: any, length?: number) => void): void
   clear(callback?: (err?: any) => void): void
+  /** Up to `options.limit` (default 1000) live sessions of `owner`, from its owner index. */
+  sessionsOf(owner: string, callback: OwnedSessionsCallback): void
+  sessionsOf(owner: string, options: SessionsOfOptions, callback: OwnedSessionsCallback): void
+  /** Destroys the sessions of `owner` except `options.except`; calls back with how many. */
+  destroyOwner(owner: string, callback: DestroyedCallback): void
+  destroyOwner(owner: string, options: DestroyOwnerOptions, callback: DestroyedCallback): void
   /* eslint-enable @typescript-eslint/no-explicit-any */
   /** Stops the periodic sweep. */
   close(): void
 }
+
+/** Callback of {@link MemoryStore.sessionsOf}. */
+type OwnedSessionsCallback = (err: Error | null, sessions?: OwnedSession[]) => void
+/** Callback of {@link MemoryStore.destroyOwner}. */
+type DestroyedCallback = (err: Error | null, destroyed?: number) => void
 
 /** The `MemoryStore` constructor (also callable as `MemoryStore.call(this, options)`). */
 export interface MemoryStoreConstructor {
@@ -53,6 +68,9 @@ interface MemoryStoreInternals {
   order: Map<string, number>
   max: number
   timer: NodeJS.Timeout | undefined
+  /** The owner index: the IDs of each owner's sessions, and the owner of each indexed session. */
+  owners: Map<string, Set<string>>
+  ownerOf: Map<string, string>
 }
 
 const kInternals = Symbol('express-session.memory-store')
@@ -60,6 +78,8 @@ const DEFAULT_CHECK_PERIOD = 60_000
 /** Longest delay `setInterval` accepts; longer ones fire every millisecond instead. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1
 const NO_EXPIRY = Infinity
+/** A write that leaves the session's owner as it was (a touch, or a patch that does not change it). */
+const KEEP_OWNER = Symbol('keep owner')
 
 type Internal = MemoryStore & { [kInternals]?: MemoryStoreInternals }
 
@@ -80,11 +100,11 @@ function validateOptions(options: MemoryStoreOptions): { max: number; checkPerio
 function internalsOf(store: MemoryStore): MemoryStoreInternals {
   const self = store as Internal
   return (self[kInternals] ??= {
-    order: new Map(), max: Infinity, timer: undefined,
+    order: new Map(), max: Infinity, timer: undefined, owners: new Map(), ownerOf: new Map(),
   })
 }
 
-function sessionsOf(store: MemoryStore): Record<string, string | undefined> {
+function sessionRecords(store: MemoryStore): Record<string, string | undefined> {
   // `sessions` is public: an app or a subclass may have replaced or removed it
   const self = store as { sessions?: Record<string, string | undefined> }
   return (self.sessions ??= Object.create(null) as Record<string, string | undefined>)
@@ -99,10 +119,29 @@ function expiryOf(cookie: unknown): number | undefined {
   return Number.isNaN(time) ? undefined : time
 }
 
+/** Files `sid` under `owner` in the owner index (under none for `undefined`), out of any other owner's. */
+function indexOwner(store: MemoryStore, sid: string, owner: string | undefined): void {
+  const { owners, ownerOf } = internalsOf(store)
+  const previous = ownerOf.get(sid)
+  if (previous === owner) return
+  if (previous !== undefined) {
+    const ids = owners.get(previous)
+    ids?.delete(sid)
+    if (ids?.size === 0) owners.delete(previous)
+    ownerOf.delete(sid)
+  }
+  if (owner === undefined) return
+  let ids = owners.get(owner)
+  if (ids === undefined) owners.set(owner, (ids = new Set()))
+  ids.add(sid)
+  ownerOf.set(sid, owner)
+}
+
 /** Removes `sid` from the store. */
 function remove(store: MemoryStore, sid: string): void {
-  Reflect.deleteProperty(sessionsOf(store), sid)
+  Reflect.deleteProperty(sessionRecords(store), sid)
   internalsOf(store).order.delete(sid)
+  indexOwner(store, sid, undefined)
 }
 
 /** Removes `sid` as expired (`reason` `'maxAge'`) or evicted to stay within `max` (`'max'`). */
@@ -119,7 +158,7 @@ function use(order: Map<string, number>, sid: string, expiry: number): void {
 
 /** The parsed session `sid`, or undefined when missing or expired (which removes it). */
 function readSession(store: MemoryStore, sid: string): StoredSession | null | undefined {
-  const json = sessionsOf(store)[sid]
+  const json = sessionRecords(store)[sid]
   // an empty entry is none, as in 1.x
   if (!json) return undefined
   const now = Date.now()
@@ -138,14 +177,19 @@ function readSession(store: MemoryStore, sid: string): StoredSession | null | un
       return undefined
     }
     order.set(sid, own)
+    indexOwner(store, sid, recordedOwner(session))
   }
   return session
 }
 
-/** Writes `json` for `sid` as the most recently used entry, evicting the least recently used past `max`. */
-function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined): void {
+/**
+ * Writes `json` for `sid`, owned by `owner` (`KEEP_OWNER`: as before), as the most recently used entry,
+ * evicting the least recently used past `max`.
+ */
+function writeSession(store: MemoryStore, sid: string, json: string, expiry: number | undefined, owner: string | undefined | typeof KEEP_OWNER): void {
   const { order, max } = internalsOf(store)
-  sessionsOf(store)[sid] = json
+  sessionRecords(store)[sid] = json
+  if (owner !== KEEP_OWNER) indexOwner(store, sid, owner)
   // without `max` the order does not matter: update the expiry in place
   if (max === Infinity) order.set(sid, expiry ?? NO_EXPIRY)
   else use(order, sid, expiry ?? NO_EXPIRY)
@@ -157,7 +201,7 @@ function writeSession(store: MemoryStore, sid: string, json: string, expiry: num
 /** Removes every expired session, reading only the expiry times. */
 export function sweep(store: MemoryStore): number {
   const now = Date.now()
-  const sessions = sessionsOf(store)
+  const sessions = sessionRecords(store)
   let removed = 0
   for (const [sid, expiry] of internalsOf(store).order) {
     if (expiry <= now) {
@@ -201,7 +245,7 @@ const proto = MemoryStore.prototype
 
 proto.all = function all(callback) {
   const sessions = Object.create(null) as Record<string, StoredSession>
-  for (const sid of Object.keys(sessionsOf(this))) {
+  for (const sid of Object.keys(sessionRecords(this))) {
     const session = readSession(this, sid)
     if (session) sessions[sid] = session
   }
@@ -212,7 +256,10 @@ proto.all = function all(callback) {
 
 proto.clear = function clear(callback) {
   this.sessions = Object.create(null) as Record<string, string>
-  internalsOf(this).order.clear()
+  const internals = internalsOf(this)
+  internals.order.clear()
+  internals.owners.clear()
+  internals.ownerOf.clear()
   if (callback) setImmediate(callback)
 }
 
@@ -246,7 +293,7 @@ proto.set = function set(sid, session, callback) {
     if (callback) setImmediate(callback, err)
     return
   }
-  writeSession(this, sid, json, expiryOf((session as { cookie?: unknown } | null)?.cookie))
+  writeSession(this, sid, json, expiryOf((session as { cookie?: unknown } | null)?.cookie), recordedOwner(session))
   if (callback) setImmediate(callback)
 }
 
@@ -263,7 +310,7 @@ proto.touch = function touch(sid, session, callback) {
     current = readSession(this, sid)
     if (current) {
       current.cookie = session.cookie
-      writeSession(this, sid, JSON.stringify(current), expiryOf(session.cookie))
+      writeSession(this, sid, JSON.stringify(current), expiryOf(session.cookie), KEEP_OWNER)
     }
   } catch (err) {
     if (callback) setImmediate(callback, err)
@@ -277,26 +324,68 @@ function isStored(store: MemoryStore, sid: string): boolean {
   const expiry = internalsOf(store).order.get(sid)
   // entries written straight into `sessions` have no recorded expiry: readSession reads it from their data
   if (expiry === undefined) return readSession(store, sid) != null
-  if (!sessionsOf(store)[sid]) return false
+  if (!sessionRecords(store)[sid]) return false
   if (expiry > Date.now()) return true
   expire(store, sid)
   return false
+}
+
+/** The owner a patch gives its session: the one it sets, none when it removes it, else unchanged. */
+function ownerAfter(changes: SessionChanges): string | undefined | typeof KEEP_OWNER {
+  if (Object.hasOwn(changes.set, OWNER_KEY)) return recordedOwner(changes.set)
+  return changes.unset.includes(OWNER_KEY) ? undefined : KEEP_OWNER
 }
 
 proto.patch = function patch(sid, changes, callback) {
   let existed = false
   try {
     // only the changed keys are serialized: the others keep their JSON text as stored
-    const members = isStored(this, sid) ? jsonMembers(sessionsOf(this)[sid] as string) : undefined
+    const members = isStored(this, sid) ? jsonMembers(sessionRecords(this)[sid] as string) : undefined
     if (members !== undefined) {
       existed = true
-      writeSession(this, sid, jsonObject(applyChangesToJson(members, changes)), expiryOf(changes.cookie))
+      writeSession(this, sid, jsonObject(applyChangesToJson(members, changes)), expiryOf(changes.cookie), ownerAfter(changes))
     }
   } catch (err) {
     if (callback) setImmediate(callback, err)
     return
   }
   if (callback) setImmediate(callback, null, existed)
+}
+
+/** `(owner, callback)` or `(owner, options, callback)`: the options and the callback. */
+function ownerArguments<O extends object, C>(optionsOrCallback: O | C | undefined, callback: C | undefined): [Partial<O>, C | undefined] {
+  return typeof optionsOrCallback === 'function' ? [{}, optionsOrCallback] : [(optionsOrCallback ?? {}), callback]
+}
+
+proto.sessionsOf = function sessionsOf(owner: string, optionsOrCallback?: unknown, maybeCallback?: unknown) {
+  const [options, callback] = ownerArguments<SessionsOfOptions, OwnedSessionsCallback>(
+    optionsOrCallback as SessionsOfOptions | OwnedSessionsCallback | undefined, maybeCallback as OwnedSessionsCallback | undefined)
+  const limit = options.limit ?? DEFAULT_OWNER_LIST_LIMIT
+  const found: OwnedSession[] = []
+  try {
+    for (const sid of [...(internalsOf(this).owners.get(owner) ?? [])]) {
+      if (found.length >= limit) break
+      // expired sessions are removed as they are read; a session written straight into `sessions` is checked
+      const session = readSession(this, sid)
+      if (session && recordedOwner(session) === owner) found.push({ id: sid, session: session as unknown as SessionData })
+    }
+  } catch (err) {
+    if (callback) setImmediate(callback, err as Error)
+    return
+  }
+  if (callback) setImmediate(callback, null, found)
+}
+
+proto.destroyOwner = function destroyOwner(owner: string, optionsOrCallback?: unknown, maybeCallback?: unknown) {
+  const [options, callback] = ownerArguments<DestroyOwnerOptions, DestroyedCallback>(
+    optionsOrCallback as DestroyOwnerOptions | DestroyedCallback | undefined, maybeCallback as DestroyedCallback | undefined)
+  let destroyed = 0
+  for (const sid of [...(internalsOf(this).owners.get(owner) ?? [])]) {
+    if (sid === options.except) continue
+    remove(this, sid)
+    destroyed++
+  }
+  if (callback) setImmediate(callback, null, destroyed)
 }
 
 proto.close = function close() {

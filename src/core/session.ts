@@ -6,6 +6,11 @@ import type { Cookie } from './cookie.js'
 import { debug } from '../lib/debug.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { callStore } from '../lib/store-call.js'
+import { destroyOwnerSessions, listOwnerSessions } from './owner-index.js'
+import {
+  byRecency, DEFAULT_OWNER_LIST_LIMIT, describeOwnSession, RESERVED_KEYS,
+  type ListOwnSessionsOptions, type OwnSession,
+} from './owner.js'
 import type { Store } from './store.js'
 import type { SessionData } from '../index.js'
 import type { SessionRequest } from '../types.js'
@@ -39,6 +44,8 @@ export interface RequestTracker {
   save(sess: Session, json: string, store: Store, done: SessionCallback): void
   /** Destroys the session `id` in `store`, then calls back. */
   destroy(id: string, store: Store, done: SessionCallback): void
+  /** The owner the `owner` option names for `sess`; throws when there is no such option or it fails. */
+  ownerOf(sess: Session): string | undefined
 }
 
 /** Where the tracker hangs: a non-enumerable symbol-keyed property of the request's sessions. */
@@ -106,23 +113,41 @@ function hostOf(sess: Session): { req: SessionHost; store: Store } {
   return { req, store }
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- callbacks typed as @types/express-session 1.19 types them */
 /**
  * Runs a store operation for a Session method: with a callback, as in 1.x (returns the session for
  * chaining); without one, returns a promise. Nobody awaiting it never makes an unhandled rejection.
  */
-function complete<T>(self: T, callback: SessionCallback | undefined, run: (done: SessionCallback) => void): T | Promise<void> {
+function complete<T, R = void>(
+  self: T, callback: ((err?: any, result?: R) => void) | undefined, run: (done: (err?: unknown, result?: R) => void) => void,
+): T | Promise<R> {
   if (typeof callback === 'function') {
     run(callback)
     return self
   }
-  const promise = new Promise<void>((resolve, reject) => {
-    run((err) => {
-      if (err) reject(err as Error)
-      else resolve()
+  const promise = new Promise<R>((resolve, reject) => {
+    run((err, result) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's error, passed on as it gave it
+      if (err) reject(err)
+      else resolve(result as R)
     })
   })
   promise.catch(noop)
   return promise
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** Callback of {@link Session.listOwnSessions}. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the error type of the other session callbacks
+export type OwnSessionsCallback = (err: any, sessions?: OwnSession[]) => void
+/** Callback of {@link Session.destroyOtherSessions}: the number of sessions destroyed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the error type of the other session callbacks
+export type DestroyedCallback = (err: any, destroyed?: number) => void
+
+/** The owner of `sess` under the `owner` option; throws when the middleware has no such option. */
+function ownerOfSession(sess: Session, tracker: RequestTracker | undefined): string | undefined {
+  if (tracker === undefined) throw new TypeError('this session was not made by the session middleware, which alone knows its owner')
+  return tracker.ownerOf(sess)
 }
 
 /**
@@ -230,6 +255,83 @@ export class Session {
   }
 
   /**
+   * Lists the live sessions of this session's owner (the `owner` option), this one included and first, then the
+   * most recently seen; at most `limit` (default 1000). Empty when the session has no owner. Without a callback,
+   * returns a promise. A store without an owner index is scanned with `all()`.
+   */
+  listOwnSessions(callback: OwnSessionsCallback): this
+  listOwnSessions(options: ListOwnSessionsOptions, callback: OwnSessionsCallback): this
+  listOwnSessions(options?: ListOwnSessionsOptions): Promise<OwnSession[]>
+  listOwnSessions(
+    optionsOrCallback?: ListOwnSessionsOptions | OwnSessionsCallback,
+    maybeCallback?: OwnSessionsCallback,
+  ): this | Promise<OwnSession[]> {
+    const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback
+    const limit = (optionsOrCallback as ListOwnSessionsOptions | null | undefined)?.limit ?? DEFAULT_OWNER_LIST_LIMIT
+    const tracker = trackerOfSession(this)
+    return complete<this, OwnSession[]>(this, callback, (done) => {
+      if (!Number.isInteger(limit) || limit < 1) {
+        done(new TypeError(`listOwnSessions() limit must be a positive integer (got ${String(limit)})`))
+        return
+      }
+      let owner: string | undefined
+      try {
+        owner = ownerOfSession(this, tracker)
+      } catch (err) {
+        done(err)
+        return
+      }
+      if (owner === undefined) {
+        done(null, [])
+        return
+      }
+      const { req, store } = hostOf(this)
+      listOwnerSessions(store, owner, limit, tracker?.storeTimeout ?? 0, req, (err, owned) => {
+        if (err) return done(err)
+        const listed = (owned ?? []).filter((entry) => entry.id !== this.id).map((entry) => describeOwnSession(entry.id, entry.session, false))
+        listed.sort(byRecency)
+        let current: OwnSession
+        try {
+          current = describeCurrent(this)
+        } catch (describeError) {
+          return done(describeError)
+        }
+        done(null, [current, ...listed].slice(0, limit))
+      })
+    })
+  }
+
+  /**
+   * Destroys every other session of this session's owner (the `owner` option): "log out everywhere else".
+   * Calls back with how many were destroyed (0 when the session has no owner). Without a callback, returns a
+   * promise. A store without an owner index is scanned with `all()`.
+   */
+  destroyOtherSessions(callback: DestroyedCallback): this
+  destroyOtherSessions(): Promise<number>
+  destroyOtherSessions(callback?: DestroyedCallback): this | Promise<number> {
+    const tracker = trackerOfSession(this)
+    return complete<this, number>(this, callback, (done) => {
+      let owner: string | undefined
+      try {
+        owner = ownerOfSession(this, tracker)
+      } catch (err) {
+        done(err)
+        return
+      }
+      if (owner === undefined) {
+        done(null, 0)
+        return
+      }
+      const { req, store } = hostOf(this)
+      debug(req, 'destroying the other sessions of the owner of %s', this.id)
+      destroyOwnerSessions(store, owner, this.id, tracker?.storeTimeout ?? 0, req, (err, destroyed) => {
+        if (!err) debug(req, 'destroyed %d other sessions', destroyed)
+        done(err, destroyed)
+      })
+    })
+  }
+
+  /**
    * Replaces the session with a new one under a new ID, destroying the old one in the store.
    * With `{ keepData: true }` the data moves to the new session. Without a callback, returns a promise.
    */
@@ -264,7 +366,13 @@ export class Session {
 function dataOf(sess: Session): Record<string, unknown> {
   const data: Record<string, unknown> = {}
   for (const key of Object.keys(sess)) {
-    if (key !== 'cookie' && key !== CREATED_AT_KEY) data[key] = (sess as unknown as Record<string, unknown>)[key]
+    if (key !== 'cookie' && !RESERVED_KEYS.has(key)) data[key] = (sess as unknown as Record<string, unknown>)[key]
   }
   return data
+}
+
+/** A listing entry for the live session `sess`, with its data as this request has it. */
+function describeCurrent(sess: Session): OwnSession {
+  const data = JSON.parse(JSON.stringify(sess)) as SessionData
+  return describeOwnSession(sess.id, data, true)
 }

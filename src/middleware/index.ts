@@ -8,6 +8,7 @@ import onHeaders from 'on-headers'
 import parseUrl from 'parseurl'
 import { Cookie } from '../core/cookie.js'
 import { attachTracker, CREATED_AT_KEY, Session } from '../core/session.js'
+import { LAST_SEEN_KEY, MAX_USER_AGENT_LENGTH, USER_AGENT_KEY } from '../core/owner.js'
 import type { SessionData, StoredSession } from '../core/store.js'
 import { debug } from '../lib/debug.js'
 import { warnOnce } from '../lib/deprecate.js'
@@ -52,8 +53,28 @@ function attachNewSession(config: MiddlewareConfig, req: SessionRequest, id: unk
     if (options.secure === 'auto') sess.cookie.secure = secure
     if (options.sameSite === 'auto') sess.cookie.sameSite = secure ? 'none' : 'lax'
   }
-  if (config.absoluteTimeout > 0) sess[CREATED_AT_KEY] = Date.now()
+  if (config.absoluteTimeout > 0 || config.track) sess[CREATED_AT_KEY] = Date.now()
+  if (config.track) recordDeviceFacts(sess, req)
   req.session = sess
+}
+
+/** `track: true`: records the request's `User-Agent` (cut to a bounded length) and the time as last seen. */
+function recordDeviceFacts(sess: Session, req: SessionRequest): void {
+  const data = sess as unknown as Record<string, unknown>
+  const userAgent = req.headers['user-agent']
+  if (typeof userAgent === 'string' && userAgent !== '') data[USER_AGENT_KEY] = userAgent.slice(0, MAX_USER_AGENT_LENGTH)
+  data[LAST_SEEN_KEY] = Date.now()
+}
+
+/**
+ * `track: true` on a loaded session: refreshes when it was last seen, at most once per `touchAfter` (on every
+ * request without it), which saves the session.
+ */
+function refreshLastSeen(config: MiddlewareConfig, sess: Session): void {
+  const data = sess as unknown as Record<string, unknown>
+  const lastSeen = data[LAST_SEEN_KEY]
+  const now = Date.now()
+  if (typeof lastSeen !== 'number' || !(now - lastSeen < config.touchAfter)) data[LAST_SEEN_KEY] = now
 }
 
 /**
@@ -149,6 +170,7 @@ function onLoaded(state: RequestState, err: Error | null, data: StoredSession | 
     state.remember(sess, true)
     state.savedCookie = storedCookie
     if (config.absoluteTimeout > 0) expired = pastAbsoluteTimeout(config, sess)
+    if (config.track) refreshLastSeen(config, sess)
   } catch (createError) {
     // the stored data cannot make a session: report it once, and leave the end of the response alone
     state.disabled = true

@@ -6,6 +6,7 @@
 
 import { keyedDataJson, type KeyedJson } from '../core/changes.js'
 import { sessionDataJson, trackerOf, type RequestTracker, type Session, type SessionCallback } from '../core/session.js'
+import { OWNER_KEY, ownerFrom } from '../core/owner.js'
 import type { Store } from '../core/store.js'
 import type { Secrets } from '../lib/signing.js'
 import type { MiddlewareConfig } from './options.js'
@@ -63,10 +64,24 @@ export class RequestState implements RequestTracker {
     this.keyed = !config.resave && saveModeOf(config, config.store) !== 'overwrite'
   }
 
+  /** The data JSON of `sess` as it is to be saved: with its owner recorded first (the `owner` option). */
   dataJson(sess: Session): string {
+    if (this.config.owner !== undefined) recordOwner(sess, ownerFrom(this.config.owner, sess))
+    return this.serialize(sess)
+  }
+
+  private serialize(sess: Session): string {
     if (!this.keyed) return sessionDataJson(sess)
     this.lastKeyed = keyedDataJson(sess)
     return this.lastKeyed.json
+  }
+
+  ownerOf(sess: Session): string | undefined {
+    const { owner } = this.config
+    if (owner === undefined) {
+      throw new TypeError('the owner option is not set: name the user a session belongs to, e.g. session({ owner: (s) => s.userId, ... })')
+    }
+    return ownerFrom(owner, sess)
   }
 
   /** The data of `sess`, whose data JSON is `json`, key by key. */
@@ -104,8 +119,11 @@ export class RequestState implements RequestTracker {
     return this.savedCookie === undefined || JSON.stringify(this.savedCookie) !== JSON.stringify(sess.cookie)
   }
 
-  /** Records the session as loaded (`loaded`) or created, for change detection. */
-  remember(sess: Session, loaded: boolean, json = this.dataJson(sess)): void {
+  /**
+   * Records the session as loaded (`loaded`) or created, for change detection. Its owner is not recorded first:
+   * a loaded session whose owner is not yet stored is then saved with it.
+   */
+  remember(sess: Session, loaded: boolean, json = this.serialize(sess)): void {
     this.originalId = sess.id
     this.originalJson = json
     if (loaded && !this.config.resave) {
@@ -114,6 +132,14 @@ export class RequestState implements RequestTracker {
       if (this.keyed) this.savedKeys = this.keysOf(sess, json)
     }
   }
+}
+
+/** Records `owner` in the session's data, or removes the one recorded when it has none. */
+function recordOwner(sess: Session, owner: string | undefined): void {
+  const data = sess as unknown as Record<string, unknown>
+  if (owner === undefined) {
+    if (OWNER_KEY in data) Reflect.deleteProperty(data, OWNER_KEY)
+  } else if (data[OWNER_KEY] !== owner) data[OWNER_KEY] = owner
 }
 
 /** The state of the request `req`, when the middleware handles it and it has a session. */
