@@ -29,6 +29,7 @@
 
 import { Cookie } from '../core/cookie.js'
 import { Session } from '../core/session.js'
+import { OWNER_KEY } from '../core/owner.js'
 import { Store, type SessionChanges } from '../core/store.js'
 import { callStore, type StoreMethod } from '../lib/store-call.js'
 
@@ -60,10 +61,14 @@ export interface ConformanceStore {
   clear?(callback: StoreCallback): unknown
   /** Optional: applies a change set atomically to `sid`; calls back whether it existed, never recreating it. */
   patch?(sid: string, changes: SessionChanges, callback: StoreCallback<boolean>): unknown
+  /** Optional, with `destroyOwner`: up to `options.limit` live sessions `{ id, session }` whose `__sessionOwner` is `owner`. */
+  sessionsOf?(owner: string, options: { limit: number }, callback: StoreCallback<unknown[]>): unknown
+  /** Optional, with `sessionsOf`: destroys the sessions of `owner` but `options.except`; calls back how many. */
+  destroyOwner?(owner: string, options: { except?: string }, callback: StoreCallback<number>): unknown
 }
 
 /** The optional store methods; the kit tests each one that is present and reports it. */
-export type OptionalMethod = 'touch' | 'all' | 'length' | 'clear' | 'patch'
+export type OptionalMethod = 'touch' | 'all' | 'length' | 'clear' | 'patch' | 'sessionsOf'
 
 /** Identifier of one check of the kit. */
 export type ConformanceCheckId =
@@ -394,12 +399,13 @@ const TITLES: { readonly [K in ConformanceCheckId]: string } = {
   'length': 'length (optional) counts the stored sessions',
   'clear': 'clear (optional) removes every session',
   'patch': 'patch (optional) applies changes atomically, never recreating a session that is gone',
+  'sessionsOf': 'the owner index (optional: sessionsOf and destroyOwner) lists and destroys exactly the sessions of one owner',
 }
 
 const REQUIRED: readonly ConformanceCheckId[] = [
   'get-missing', 'set-get', 'overwrite', 'destroy', 'round-trip', 'load', 'conventions', 'concurrency', 'expiry',
 ]
-const OPTIONAL: readonly OptionalMethod[] = ['touch', 'all', 'length', 'clear', 'patch']
+const OPTIONAL: readonly OptionalMethod[] = ['touch', 'all', 'length', 'clear', 'patch', 'sessionsOf']
 
 /** The Date used in round-trip data. */
 const SAMPLE_DATE = new Date('2001-02-03T04:05:06.789Z')
@@ -815,6 +821,77 @@ const checks: { readonly [K in ConformanceCheckId]: CheckBody } = {
       check(recreated === undefined, `patch of a ${missing === sid ? 'destroyed' : 'never stored'} session recreated it`)
     }
     return `${keys.length} parallel patches kept every key; a patch of a missing session calls back false`
+  },
+
+  async sessionsOf(run) {
+    check(typeof run.s.destroyOwner === 'function', 'the store has sessionsOf() but no destroyOwner(): an owner index needs both')
+    const owners = { a: `${run.runId}-owner-a`, b: `${run.runId}-owner-b`, c: `${run.runId}-owner-c` }
+    const listed = async (owner: string, limit = 100): Promise<string[]> => {
+      const value = await expectOk<unknown>(run.s, 'sessionsOf', [owner, { limit }], run.timeoutMs)
+      check(Array.isArray(value), `store.sessionsOf() called back with ${show(value)}, not an array`)
+      return value.map((entry: unknown) => {
+        check(isRecord(entry) && typeof entry.id === 'string' && isRecord(entry.session),
+          `store.sessionsOf() listed ${show(entry)}, not { id, session }`)
+        check(entry.session[OWNER_KEY] === owner, `store.sessionsOf(${show(owner)}) listed a session of ${show(entry.session[OWNER_KEY])}`)
+        return entry.id
+      }).sort()
+    }
+    const same = (got: string[], expected: string[], what: string): void => {
+      check(sameValue(got, [...expected].sort()), `${what}: listed ${show(got)}, expected ${show([...expected].sort())}`)
+    }
+    const owned = (sid: string, owner: string | undefined, maxAgeMs?: number): Promise<unknown> =>
+      run.set(sid, run.session(sid, owner === undefined ? { marker: sid } : { marker: sid, [OWNER_KEY]: owner }, maxAgeMs))
+    const [a1, a2, b1, c1, none] = ['a1', 'a2', 'b1', 'c1', 'none'].map((label) => run.sid(`owner-${label}`))
+    await Promise.all([owned(a1, owners.a), owned(a2, owners.a), owned(b1, owners.b), owned(c1, owners.c), owned(none, undefined)])
+    same(await listed(owners.a), [a1, a2], 'two sessions of one owner')
+    check((await listed(owners.a, 1)).length === 1, 'store.sessionsOf() with limit 1 listed more than one session')
+
+    // a new owner moves the session; no owner takes it out; destroy removes it
+    await owned(a2, owners.b)
+    same(await listed(owners.a), [a1], 'after a session moved to another owner, the old owner')
+    same(await listed(owners.b), [b1, a2], 'after a session moved to another owner, the new owner')
+    if (typeof run.s.patch === 'function') {
+      const cookie = new Cookie({ maxAge: 60_000 })
+      await expectOk(run.s, 'patch', [b1, { set: {}, unset: [OWNER_KEY], cookie, cookieChanged: false }], run.timeoutMs)
+      same(await listed(owners.b), [a2], 'after a patch removed the owner')
+      await expectOk(run.s, 'patch', [b1, { set: { [OWNER_KEY]: owners.b }, unset: [], cookie, cookieChanged: false }], run.timeoutMs)
+      same(await listed(owners.b), [b1, a2], 'after a patch set the owner')
+    }
+    await run.destroy(a1)
+    same(await listed(owners.a), [], 'after destroy')
+
+    // destroyOwner keeps `except` and leaves other owners alone
+    const b2 = run.sid('owner-b2')
+    await owned(b2, owners.b)
+    const destroyed = await expectOk<unknown>(run.s, 'destroyOwner', [owners.b, { except: a2 }], run.timeoutMs)
+    check(destroyed === 2, `store.destroyOwner() called back with ${show(destroyed)}, expected 2 (destroyed)`)
+    same(await listed(owners.b), [a2], 'after destroyOwner with except')
+    check((await run.get(b1)) === undefined && (await run.get(b2)) === undefined, 'destroyOwner left a session in the store')
+    check((await run.get(a2)) !== undefined, 'destroyOwner destroyed the session in except')
+    same(await listed(owners.c), [c1], 'another owner after destroyOwner')
+    check((await run.get(none)) !== undefined, 'destroyOwner destroyed a session without an owner')
+
+    // parallel writes of one owner: none missing
+    const many = Array.from({ length: Math.min(run.concurrency, 20) }, (_, i) => run.sid(`owner-many-${i}`))
+    await Promise.all(many.map((sid) => owned(sid, owners.c)))
+    same(await listed(owners.c), [c1, ...many], `${many.length} sessions saved in parallel`)
+    const all = await expectOk<unknown>(run.s, 'destroyOwner', [owners.c, {}], run.timeoutMs)
+    check(all === many.length + 1, `store.destroyOwner() without except called back with ${show(all)}, expected ${many.length + 1}`)
+    same(await listed(owners.c), [], 'after destroyOwner without except')
+
+    // an expired session drops out of the listing
+    let expiry = ''
+    if (run.expiry !== undefined) {
+      const { maxAgeMs, graceMs, prune } = run.expiry
+      const lapsing = run.sid('owner-lapsing')
+      await owned(lapsing, owners.a, maxAgeMs)
+      await new Promise((resolve) => setTimeout(resolve, maxAgeMs + graceMs))
+      if (prune) await prune(run.s)
+      same(await listed(owners.a), [], 'after the only session of an owner expired')
+      expiry = '; an expired session drops out'
+    }
+    await Promise.all([run.destroy(a2), run.destroy(none)])
+    return `lists, moves and destroys by owner; ${many.length} parallel saves all listed${expiry}`
   },
 
   async all(run, report) {

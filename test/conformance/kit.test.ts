@@ -160,7 +160,7 @@ describe('store conformance kit (express-session/conformance)', { concurrency: t
   it('passes a correct store (our MemoryStore) and reports every optional method', async () => {
     const { report, outcome, reported } = await runKit(() => new session.MemoryStore())
     assert.equal(report.requiredPassed(), true, report.summary())
-    assert.deepEqual(report.optional(), { touch: true, all: true, length: true, clear: true, patch: true })
+    assert.deepEqual(report.optional(), { touch: true, all: true, length: true, clear: true, patch: true, sessionsOf: true })
     assert.equal(outcome('report').status, 'pass')
     assert.equal(report.observations.dates, 'ISO string')
     assert.equal(report.observations.notFound, 'empty')
@@ -365,6 +365,58 @@ describe('store conformance kit (express-session/conformance)', { concurrency: t
       }
     }
     assert.match((await runKit(() => new DateMangler())).outcome('patch').error!, /a Date set by patch comes back as \{\}/)
+  })
+
+  it('fails an owner index that ignores except, keeps a moved session under its old owner, or lists expired sessions', async () => {
+    class IgnoresExcept extends session.MemoryStore {
+      override destroyOwner(owner: string, _options: any, callback?: any): void {
+        super.destroyOwner(owner, {}, callback)
+      }
+    }
+    assert.match((await runKit(() => new IgnoresExcept())).outcome('sessionsOf').error!, /called back with 3, expected 2|after destroyOwner with except/)
+
+    /** Indexes a session under every owner it ever had. */
+    class NeverMoves extends session.MemoryStore {
+      private readonly seen = new Map<string, Map<string, any>>()
+      override set(sid: string, sess: any, callback?: any): void {
+        const owner = sess.__sessionOwner
+        if (owner) {
+          if (!this.seen.has(owner)) this.seen.set(owner, new Map())
+          this.seen.get(owner)!.set(sid, JSON.parse(JSON.stringify(sess)))
+        }
+        super.set(sid, sess, callback)
+      }
+      override sessionsOf(owner: string, options: any, callback?: any): void {
+        const listed = [...(this.seen.get(owner) ?? new Map())].map(([id, data]) => ({ id, session: data }))
+        setImmediate(callback, null, listed.slice(0, options.limit))
+      }
+    }
+    assert.match((await runKit(() => new NeverMoves())).outcome('sessionsOf').error!, /moved to another owner|after destroy/)
+
+    class ListsExpired extends session.MemoryStore {
+      private readonly kept = new Map<string, any>()
+      override set(sid: string, sess: any, callback?: any): void {
+        // remembers short-lived sessions past their expiry
+        if (sess.__sessionOwner && sess.cookie.originalMaxAge < 5000) this.kept.set(sid, JSON.parse(JSON.stringify(sess)))
+        super.set(sid, sess, callback)
+      }
+      override destroy(sid: string, callback?: any): void {
+        this.kept.delete(sid)
+        super.destroy(sid, callback)
+      }
+      override destroyOwner(owner: string, options: any, callback?: any): void {
+        for (const [sid, data] of this.kept) if (data.__sessionOwner === owner && sid !== options.except) this.kept.delete(sid)
+        super.destroyOwner(owner, options, callback)
+      }
+      override sessionsOf(owner: string, options: any, callback?: any): void {
+        super.sessionsOf(owner, { limit: 1000 }, (err: any, live: any[]) => {
+          const ids = new Set(live.map((entry) => entry.id))
+          const expired = [...this.kept].filter(([id, data]) => data.__sessionOwner === owner && !ids.has(id)).map(([id, data]) => ({ id, session: data }))
+          callback(err, [...live, ...expired].slice(0, options.limit))
+        })
+      }
+    }
+    assert.match((await runKit(() => new ListsExpired())).outcome('sessionsOf').error!, /after the only session of an owner expired/)
   })
 
   it('honours knownIssues, capabilities and expiry: false', async () => {
