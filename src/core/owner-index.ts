@@ -20,8 +20,12 @@ function isExpired(data: StoredSession, now: number): boolean {
   return !Number.isNaN(time) && time <= now
 }
 
-/** The sessions of `owner` among everything `all()` returned (an array of sessions carrying `id`, or an object by ID). */
-function ownedAmong(all: unknown, owner: string, req: object | undefined): OwnedSession[] {
+/**
+ * The sessions of `owner` among everything `all()` returned (an array of sessions carrying `id`, or an object by
+ * ID). An error when some of them come without their ID: listing or destroying only the others would leave
+ * sessions logged in that the caller believes logged out.
+ */
+function ownedAmong(all: unknown, owner: string): OwnedSession[] | Error {
   const found: OwnedSession[] = []
   if (all === null || typeof all !== 'object') return found
   const now = Date.now()
@@ -31,14 +35,12 @@ function ownedAmong(all: unknown, owner: string, req: object | undefined): Owned
   let unnamed = 0
   for (const [id, data] of entries) {
     if (data === null || typeof data !== 'object' || recordedOwner(data) !== owner) continue
-    if (typeof id !== 'string' || id === '') {
-      unnamed++
-      continue
-    }
-    if (!isExpired(data as StoredSession, now)) found.push({ id, session: data as SessionData })
+    if (typeof id !== 'string' || id === '') unnamed++
+    else if (!isExpired(data as StoredSession, now)) found.push({ id, session: data as SessionData })
   }
-  if (unnamed > 0) debug(req, 'store.all() gave %d sessions of this owner without their ID: they cannot be listed or destroyed', unnamed)
-  return found
+  if (unnamed === 0) return found
+  return new Error(`store.all() gave ${unnamed} session(s) of this owner without their ID (an array of sessions without an id field): ` +
+    'they can be neither listed nor destroyed; use a store with an owner index, or whose all() gives IDs')
 }
 
 /** Finds the sessions of `owner` by reading every session with `all()`; an error when the store has no `all`. */
@@ -50,7 +52,9 @@ function scanForOwner(store: Store, owner: string, timeout: number, req: object 
   debug(req, 'the store has no owner index: scanning every session with all() for those of one owner')
   callStore<unknown>(store, 'all', [], timeout, (err, all) => {
     if (err) return done(err)
-    done(null, ownedAmong(all, owner, req))
+    const owned = ownedAmong(all, owner)
+    if (owned instanceof Error) done(owned)
+    else done(null, owned)
   }, req)
 }
 

@@ -371,6 +371,61 @@ export function describeStore<S extends AnyStore>(fixture: StoreFixture<S>): voi
           : `the store keeps a browser-session session for its default lifetime: ${Math.round((raw.expiresAt - Date.now()) / 60_000)} min`)
       })
 
+      it('owner: the sessions of one user are listed, and logged out everywhere else (the fallback over all())', async (t) => {
+        const brokenAll = fixture.conformance?.knownIssues?.all
+        if (brokenAll !== undefined) {
+          t.skip(`the fallback needs all() to give sessions: ${brokenAll}`)
+          return
+        }
+        const owned = express()
+        owned.use(session({
+          secret: 'keyboard cat', resave: false, saveUninitialized: false, store,
+          owner: (s: any) => s.user, cookie: { maxAge: LONG_MAX_AGE },
+        }))
+        owned.post('/login/:user', (req: any, res) => { req.session.user = req.params.user; res.end('ok') })
+        owned.post('/short/:user', (req: any, res) => {
+          req.session.cookie.maxAge = fixture.shortMaxAgeMs
+          req.session.user = req.params.user
+          res.end('ok')
+        })
+        owned.get('/me', (req: any, res) => { res.end(req.session.user ?? 'anonymous') })
+        owned.get('/list', (req: any, res, next) => { req.session.listOwnSessions().then((list: unknown) => res.json(list), next) })
+        owned.post('/others', (req: any, res, next) => { req.session.destroyOtherSessions().then((n: number) => res.json(n), next) })
+        owned.use((err: any, _req: express.Request, res: express.Response, _next: express.NextFunction) => { res.status(500).end(String(err.message)) })
+        const user = `user-${Math.random().toString(36).slice(2)}`
+        const devices = [request.agent(owned), request.agent(owned), request.agent(owned)]
+        await devices[0]!.post(`/login/${user}`).expect(200)
+        await devices[1]!.post(`/login/${user}`).expect(200)
+        await devices[2]!.post(`/login/${user}-other`).expect(200)
+        if (typeof store.all !== 'function') {
+          assert.match((await devices[0]!.get('/list').expect(500)).text, /neither an owner index .* nor all\(\)/)
+          t.diagnostic('the store has no all(): listing by owner fails with a clear error')
+          return
+        }
+        const listing = await devices[0]!.get('/list')
+        if (listing.status === 500 && /without their ID/.test(listing.text)) {
+          // an all() that gives sessions without IDs cannot find whom to log out: an error, never a silent 0
+          assert.match((await devices[0]!.post('/others').expect(500)).text, /without their ID/)
+          assert.equal((await devices[1]!.get('/me').expect(200)).text, user, 'nothing was destroyed')
+          t.diagnostic('the store\'s all() gives sessions without their IDs: listing and destroying by owner fail with a clear error')
+          return
+        }
+        assert.equal(listing.status, 200, listing.text)
+        assert.equal(listing.body.length, 2, 'two sessions of one owner')
+        assert.equal((await devices[2]!.get('/list').expect(200)).body.length, 1, 'one of the other owner')
+        const lapsing = request.agent(owned)
+        await lapsing.post(`/short/${user}`).expect(200)
+        assert.equal((await devices[0]!.get('/list').expect(200)).body.length, 3)
+        await sleep(fixture.shortMaxAgeMs + fixture.expiryResolutionMs + 100)
+        if (fixture.prune) await fixture.prune(store)
+        assert.equal((await devices[0]!.get('/list').expect(200)).body.length, 2, 'the expired session dropped out')
+        assert.equal((await devices[0]!.post('/others').expect(200)).body, 1)
+        assert.equal((await devices[1]!.get('/me').expect(200)).text, 'anonymous', 'the other session is logged out')
+        assert.equal((await devices[0]!.get('/me').expect(200)).text, user, 'the current one stays')
+        assert.equal((await devices[2]!.get('/me').expect(200)).text, `${user}-other`, 'another owner stays')
+        assert.equal((await devices[0]!.get('/list').expect(200)).body.length, 1)
+      })
+
       it('Dates in session data survive the round trip as the store defines (JSON: ISO strings)', async () => {
         const first = await get('/long/set-date')
         const res = await get('/long/get', cookieOf(first))
