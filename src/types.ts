@@ -137,7 +137,8 @@ export interface SessionOptions {
   track?: boolean
   /**
    * A request header (e.g. `'x-session-id'`) that carries the signed session ID for clients without cookies:
-   * read when the request has no session cookie, and sent when a session is created or regenerated.
+   * read when the request has no valid session cookie (a valid cookie wins), and sent, as `s:<id>.<signature>`,
+   * when a session is created or regenerated, whenever its cookie would be.
    * Default: none.
    */
   header?: string

@@ -150,6 +150,7 @@ function attributes(setCookie: string): Record<string, string | true> {
 
 /** Entry points exercised below. The guard test fails when an example is added without a test. */
 const EXERCISED = [
+  'api-client.js',
   'custom-store.ts',
   'demo.js',
   'express5.js',
@@ -467,6 +468,40 @@ describe('examples/parallel-requests.js', { timeout }, () => {
     if (setCookieFor(slowRes) !== undefined) assert.notEqual(sid(slowRes), sid(first), 'no cookie for the destroyed session');
     const after = await request(app.url).get('/').set('Cookie', jar).expect(200, /Cart \(0\): empty/);
     assert.notEqual(sid(after), sid(first), 'the logged-out session stays gone');
+  });
+});
+
+describe('examples/api-client.js', { timeout }, () => {
+  let app: RunningExample;
+  before(async () => {
+    app = await startExample('api-client.js');
+  });
+  after(() => app?.stop());
+
+  it('carries the session in the x-session-id header, without a cookie; log-in issues a new ID', async () => {
+    await request(app.url).get('/me').expect(401);
+    const login = await request(app.url).post('/login').send({ name: 'ada' }).expect(200, { user: 'ada' });
+    assert.equal(login.headers['set-cookie'], undefined, 'cookie: false sends no cookie');
+    const id = login.headers['x-session-id'] as string;
+    assert.match(id, /^s:[\w-]+\.[\w+/]+$/);
+    const me = await request(app.url).get('/me').set('x-session-id', id).expect(200, { user: 'ada' });
+    assert.equal(me.headers['x-session-id'], undefined, 'the header is sent for a new session only');
+    await request(app.url).post('/login').send({}).expect(400);
+
+    await request(app.url).post('/logout').set('x-session-id', id).expect(200, { loggedOut: true });
+    await request(app.url).get('/me').set('x-session-id', id).expect(401);
+  });
+
+  it('its client part keeps the header from the log-in response and sends it until log-out', async () => {
+    const { stdout } = await execFileAsync(process.execPath, [path.join(examplesDir, 'api-client.js'), 'client', app.url], { cwd: root });
+    assert.equal(stdout, [
+      'GET /me -> 401 {"error":"not logged in"}',
+      'POST /login -> 200 {"user":"ada"}',
+      'GET /me -> 200 {"user":"ada"}',
+      'POST /logout -> 200 {"loggedOut":true}',
+      'GET /me -> 401 {"error":"not logged in"}',
+      '',
+    ].join('\n'));
   });
 });
 

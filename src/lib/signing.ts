@@ -18,7 +18,7 @@ export type Secrets = readonly [CipherKey, ...CipherKey[]]
  * Decodes one cookie value as the `cookie` 0.7 parser of express-session 1.19.0 does: a value in double quotes
  * (RFC 6265 allows them) loses the quotes, then `%`-escapes are decoded when they are valid.
  */
-function decodeCookieValue(raw: string): string {
+export function decodeCookieValue(raw: string): string {
   const value = raw.charCodeAt(0) === 0x22 && raw.charCodeAt(raw.length - 1) === 0x22 ? raw.slice(1, -1) : raw
   if (!value.includes('%')) return value
   try {
@@ -39,16 +39,19 @@ export function unsignWithAny(value: string, secrets: Secrets): string | false {
   return false
 }
 
-/** The session ID in a decoded cookie value of `req`; `undefined` when it is unsigned or its signature does not verify. */
-function verifiedId(req: SessionRequest, value: unknown, secrets: Secrets): string | undefined {
+/**
+ * The session ID in a decoded signed value of `req` (`s:<id>.<signature>`); `undefined` when it is unsigned or its
+ * signature does not verify. `source` names what carried it in the debug lines.
+ */
+export function verifiedId(req: SessionRequest, value: unknown, secrets: Secrets, source = 'cookie'): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined
   if (!value.startsWith('s:')) {
-    debug(req, 'cookie unsigned')
+    debug(req, '%s unsigned', source)
     return undefined
   }
   const id = unsignWithAny(value.slice(2), secrets)
   if (id === false) {
-    debug(req, 'cookie signature invalid')
+    debug(req, '%s signature invalid', source)
     return undefined
   }
   return id

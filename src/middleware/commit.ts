@@ -10,6 +10,7 @@ import { warnOnce } from '../lib/deprecate.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { isSecure } from '../lib/secure.js'
 import { appendSetCookie, removeSetCookie, serializeClearingCookie, serializeSessionCookie } from '../lib/set-cookie.js'
+import { removeSessionHeader, sessionHeaderValue } from '../lib/session-header.js'
 import { signSessionId } from '../lib/signing.js'
 import { callStore } from '../lib/store-call.js'
 import { ServerResponse } from 'node:http'
@@ -45,7 +46,7 @@ export function writeSessionCookie(state: RequestState): void {
   try {
     if (!sess) {
       debug(req, 'no session')
-      if (config.clearCookieOnDestroy && state.cookieId !== undefined &&
+      if (config.clearCookieOnDestroy && config.sendCookie && state.cookieId !== undefined &&
           (state.destroyedId !== undefined || shouldDestroy(state, req))) {
         clearSessionCookie(state)
       }
@@ -66,7 +67,15 @@ export function writeSessionCookie(state: RequestState): void {
     }
 
     // shouldSetCookie said yes only for a string ID
-    const value = serializeSessionCookie(config.name, signSessionId(req.sessionID as string, state.secrets), sess.cookie.data)
+    const signed = signSessionId(req.sessionID as string, state.secrets)
+    if (config.header !== undefined && state.cookieId !== req.sessionID) {
+      // a new or regenerated session: the client learns its ID from the header too
+      state.sessionHeader = sessionHeaderValue(signed)
+      state.res.setHeader(config.header, state.sessionHeader)
+      debug(req, 'sending %s in the %s header', req.sessionID, config.header)
+    }
+    if (!config.sendCookie) return
+    const value = serializeSessionCookie(config.name, signed, sess.cookie.data)
     debugSetCookie(req, value)
     appendSetCookie(state.res, value)
     state.sessionCookie = value
@@ -168,6 +177,13 @@ function holdResponse(state: RequestState, args: EndArgs, headersOpen: boolean):
   })
 }
 
+/** Takes the session cookie and ID header this response carries back out: the session they name is not kept. */
+function withdrawSessionId(state: RequestState): void {
+  const { res, config } = state
+  if (state.sessionCookie !== undefined) removeSetCookie(res, state.sessionCookie)
+  if (state.sessionHeader !== undefined && config.header !== undefined) removeSessionHeader(res, config.header, state.sessionHeader)
+}
+
 /** Headers that describe the body of a dropped response, not the one the error handler will send. */
 const DROPPED_BODY_HEADERS = ['Content-Length', 'Transfer-Encoding', 'Content-Type', 'Content-Encoding', 'ETag', 'Last-Modified']
 
@@ -180,7 +196,7 @@ function abandonResponse(state: RequestState, err: Error): void {
   state.releaseResponse = undefined
   const { res } = state
   debug(state.req, 'dropping the response of a failed save (storeErrors: strict)')
-  if (state.sessionCookie !== undefined) removeSetCookie(res, state.sessionCookie)
+  withdrawSessionId(state)
   for (const name of DROPPED_BODY_HEADERS) res.removeHeader(name)
   // the error handler's end() ends the response, without another commit
   state.ended = false
@@ -258,7 +274,7 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
     }
     if (err && !config.continueOnStoreError) setImmediate(state.next, err)
     state.releaseResponse?.()
-    if (state.gone && state.sessionCookie !== undefined && !res.headersSent) removeSetCookie(res, state.sessionCookie)
+    if (state.gone && !res.headersSent) withdrawSessionId(state)
     try {
       finish(state, args)
     } catch (endError) {

@@ -14,6 +14,7 @@ import { debug } from '../lib/debug.js'
 import { warnOnce } from '../lib/deprecate.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { isSecure } from '../lib/secure.js'
+import { readSessionIdHeader } from '../lib/session-header.js'
 import { readSessionId } from '../lib/signing.js'
 import { callStore } from '../lib/store-call.js'
 import type { AnyRequest, AnyResponse, NextFunction, SessionRequest } from '../types.js'
@@ -258,7 +259,9 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     response.end = function end(...args: unknown[]) {
       return endResponse(state, args) as never
     }
-    state.cookieId = req.sessionID = readSessionId(req, config.name, secrets)
+    // a valid session cookie wins over the header; with the cookie off (`cookie: false`) it is not read
+    const cookieId = config.sendCookie ? readSessionId(req, config.name, secrets) : undefined
+    state.cookieId = req.sessionID = cookieId ?? readSessionIdHeader(req, config.header, secrets)
 
     onHeaders(response as Parameters<typeof onHeaders>[0], () => {
       state.snapshot = undefined

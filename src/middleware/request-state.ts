@@ -15,7 +15,7 @@ import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from '.
 
 /** What the middleware remembers about one request. */
 export class RequestState implements RequestTracker {
-  /** The session ID the client sent (validly signed), if any. */
+  /** The session ID the client sent (validly signed), in the cookie or the `header`, if any. */
   cookieId: string | undefined = undefined
   /** ID of the session as loaded or created. */
   originalId: string | undefined = undefined
@@ -48,6 +48,8 @@ export class RequestState implements RequestTracker {
   snapshot: string | undefined = undefined
   /** The session's `Set-Cookie` value this response carries, if any. */
   sessionCookie: string | undefined = undefined
+  /** The session ID header value (the `header` option) this response carries, if any. */
+  sessionHeader: string | undefined = undefined
   /** Undoes the hold on the response (see `holdResponse`) before it is really ended. */
   releaseResponse: (() => void) | undefined = undefined
   /** The response's `end` before this middleware replaced it. */
