@@ -152,8 +152,9 @@ export function expiryFresh(
   now: number = Date.now(),
 ): boolean {
   const { touchAfter } = state.config
+  if (touchAfter <= 0) return false
   const { expires, originalMaxAge } = cookie
-  if (touchAfter <= 0 || !(expires instanceof Date) || typeof originalMaxAge !== 'number') return false
+  if (!(expires instanceof Date) || typeof originalMaxAge !== 'number') return false
   return now - (expires.getTime() - originalMaxAge) < touchAfter
 }
 
