@@ -65,4 +65,14 @@ function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2
 }
 
-module.exports = { SCENARIO_INFO, bigData, fillSession, sessionOptions, routeWork, median }
+/** `text` with the section `heading` (up to the next `## ` heading) replaced by `lines`, or them appended. */
+function withSection(text, heading, lines) {
+  const all = text.replace(/\s*$/, '\n').split('\n')
+  const start = all.indexOf(heading)
+  if (start === -1) return [...all.slice(0, -1), '', ...lines].join('\n')
+  let end = all.findIndex((l, i) => i > start && l.startsWith('## '))
+  if (end === -1) end = all.length
+  return [...all.slice(0, start), ...lines, ...all.slice(end)].join('\n')
+}
+
+module.exports = { SCENARIO_INFO, bigData, fillSession, sessionOptions, routeWork, median, withSection }

@@ -18,7 +18,7 @@ const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const autocannon = require('autocannon')
-const { SCENARIO_INFO, median } = require('./common.js')
+const { SCENARIO_INFO, median, withSection } = require('./common.js')
 
 const HOST = '127.0.0.1'
 const VARIANTS = ['bare', 'upstream', 'ours']
@@ -662,16 +662,6 @@ function saveSection(groups, opts, machine, command) {
     'store; "CPU above bare" subtracts bare Express\'s CPU per request.', '')
   lines.push(markdownTable(SAVE_HEADER, saveRows(groups)), '')
   return lines
-}
-
-/** `text` with the section `heading` (up to the next `## ` heading) replaced by `lines`, or them appended. */
-function withSection(text, heading, lines) {
-  const all = text.replace(/\s*$/, '\n').split('\n')
-  const start = all.indexOf(heading)
-  if (start === -1) return [...all.slice(0, -1), '', ...lines].join('\n')
-  let end = all.findIndex((l, i) => i > start && l.startsWith('## '))
-  if (end === -1) end = all.length
-  return [...all.slice(0, start), ...lines, ...all.slice(end)].join('\n')
 }
 
 function machineInfo() {

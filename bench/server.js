@@ -18,13 +18,15 @@
 //
 //   env BENCH_CONCURRENCY=overwrite   (variant ours only) the middleware option concurrency: 'overwrite', so that a
 //              modified session is saved with the store's whole-session set, as 1.x does, instead of its patch
+//   env BENCH_TOUCH_AFTER=ms   (variant ours only) the middleware option touchAfter
 //
 // Listens on 127.0.0.1 (random port unless BENCH_PORT) and reports the port with process.send({ port }) when
 // forked, else prints `listening <port>`. Routes:
 //   GET /          the measured route
 //   GET /__setup   creates the session the scenario needs; its Set-Cookie is what the load generator sends
 //   GET /__reset   zeroes the request counter and the CPU clock (and empties the store in scenario B)
-//   GET /__stats   { requests, cpuUser, cpuSystem, cpuUs, elapsedMs, rssMB } since the last reset
+//   GET /__stats   { requests, cpuUser, cpuSystem, cpuUs, elapsedMs, rssMB, storeWrites } since the last reset;
+//                  storeWrites: the store's set, patch and touch calls { set, patch, touch }
 //   GET /__writes  socket writes made for the last request sent with the header `x-bench-count-writes: 1`
 //   GET /__exit    exits (so that --cpu-prof profiles get written)
 // Only requests to / are counted. Control routes are mounted before the session middleware.
@@ -42,6 +44,7 @@ const storeKind = argv[3] || process.env.BENCH_STORE || 'memory'
 const redisUrl = argv[4] || process.env.BENCH_REDIS_URL
 const port = Number(process.env.BENCH_PORT || 0)
 const concurrency = process.env.BENCH_CONCURRENCY || undefined
+const touchAfter = process.env.BENCH_TOUCH_AFTER ? Number(process.env.BENCH_TOUCH_AFTER) : undefined
 
 if (!['bare', 'hooks', 'upstream', 'ours'].includes(variant)) throw new Error(`unknown variant ${variant}`)
 if (!['express4', 'express5'].includes(framework)) throw new Error(`unknown framework ${framework}`)
@@ -54,6 +57,7 @@ if (concurrency !== undefined && !['serialize', 'overwrite'].includes(concurrenc
   throw new Error(`unknown BENCH_CONCURRENCY ${concurrency}`)
 }
 if (concurrency !== undefined && variant !== 'ours') throw new Error('BENCH_CONCURRENCY is for the variant ours')
+if (touchAfter !== undefined && variant !== 'ours') throw new Error('BENCH_TOUCH_AFTER is for the variant ours')
 
 // For the upstream variant, stores that `require('express-session')` (connect-redis) must extend 1.19.0's Store,
 // not ours (node_modules/express-session is this project).
@@ -97,11 +101,26 @@ let requests = 0
 let cpuStart = process.cpuUsage()
 let timeStart = process.hrtime.bigint()
 let store
+/** The store's writes since the last reset (see countStoreWrites). */
+let storeWrites = { set: 0, patch: 0, touch: 0 }
+
+/** Counts the calls of the store's set, patch and touch (those it has) in `storeWrites`. */
+function countStoreWrites(target) {
+  for (const name of Object.keys(storeWrites)) {
+    const method = target[name]
+    if (typeof method !== 'function') continue
+    target[name] = function (...args) {
+      storeWrites[name]++
+      return method.apply(this, args)
+    }
+  }
+}
 
 app.get('/__reset', (req, res) => {
   const finish = () => {
     if (global.gc) global.gc()
     requests = 0
+    storeWrites = { set: 0, patch: 0, touch: 0 }
     cpuStart = process.cpuUsage()
     timeStart = process.hrtime.bigint()
     res.json({ ok: true })
@@ -121,6 +140,7 @@ app.get('/__stats', (req, res) => {
     cpuUs: cpu.user + cpu.system,
     elapsedMs,
     rssMB: Math.round(process.memoryUsage().rss / 1048576),
+    storeWrites,
   })
 })
 
@@ -187,8 +207,10 @@ async function main() {
     } else {
       store = new session.MemoryStore()
     }
+    countStoreWrites(store)
     const options = sessionOptions(scenario, store)
     if (concurrency !== undefined) options.concurrency = concurrency
+    if (touchAfter !== undefined) options.touchAfter = touchAfter
     app.use(session(options))
     app.get('/__setup', (req, res) => {
       fillSession(scenario, req.session)

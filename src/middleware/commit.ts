@@ -17,6 +17,7 @@ import { ServerResponse } from 'node:http'
 import type { AnyResponse } from '../types.js'
 import {
   currentJson,
+  leavesExpiry,
   RequestState,
   shouldDestroy,
   shouldSave,
@@ -61,7 +62,8 @@ export function writeSessionCookie(state: RequestState): void {
       return
     }
 
-    if (!state.touched) {
+    // touchAfter: an unchanged session keeps its stored expiry in the cookie; a later change still pushes the store's
+    if (!state.touched && !leavesExpiry(state, req, sess)) {
       sess.touch()
       state.touched = true
     }
@@ -213,6 +215,8 @@ function decideCommit(state: RequestState): Commit {
   const sess = req.session
   if (!sess || state.gone) return undefined
 
+  // touchAfter: nothing to save and an expiry pushed forward recently: neither the cookie nor the store is touched
+  if (leavesExpiry(state, req, sess)) return undefined
   if (!state.touched) {
     sess.touch()
     state.touched = true

@@ -5,6 +5,7 @@
  */
 
 import { keyedDataJson, type KeyedJson } from '../core/changes.js'
+import type { CookieData } from '../core/cookie.js'
 import { sessionDataJson, trackerOf, type RequestTracker, type Session, type SessionCallback } from '../core/session.js'
 import { OWNER_KEY, ownerFrom } from '../core/owner.js'
 import type { Store } from '../core/store.js'
@@ -54,6 +55,11 @@ export class RequestState implements RequestTracker {
   releaseResponse: (() => void) | undefined = undefined
   /** The response's `end` before this middleware replaced it. */
   originalEnd: AnyResponse['end'] | undefined = undefined
+  /**
+   * `touchAfter`: the expiry (ms since the epoch) of the session as loaded, when its touch may be deferred (see
+   * {@link touchDeferred}); `undefined` otherwise. Set once, at load.
+   */
+  freshExpiry: number | undefined = undefined
 
   constructor(
     readonly config: MiddlewareConfig,
@@ -122,8 +128,19 @@ export class RequestState implements RequestTracker {
   }
 
   /**
-   * Records the session as loaded (`loaded`) or created, for change detection. Its owner is not recorded first:
-   * a loaded session whose owner is not yet stored is then saved with it.
+   * `touchAfter`: whether the session was loaded with an expiry pushed forward less than `touchAfter` ago (see
+   * {@link expiryFresh}), so that a request saving nothing leaves that expiry as it is: the store is not touched and
+   * the cookie not reset. Never with `resave: true` (every request saves) or a store without `touch`. Decided once,
+   * at load; {@link leavesExpiry} adds what the request did.
+   */
+  get touchDeferred(): boolean {
+    return this.freshExpiry !== undefined
+  }
+
+  /**
+   * Records the session as loaded (`loaded`) or created, for change detection, and whether a loaded one's touch
+   * may be deferred ({@link touchDeferred}). Its owner is not recorded first: a loaded session whose owner is not
+   * yet stored is then saved with it.
    */
   remember(sess: Session, loaded: boolean, json = this.serialize(sess)): void {
     this.originalId = sess.id
@@ -132,6 +149,10 @@ export class RequestState implements RequestTracker {
       this.savedId = this.originalId
       this.savedJson = this.originalJson
       if (this.keyed) this.savedKeys = this.keysOf(sess, json)
+      const { cookie } = sess
+      if (typeof this.config.store.touch === 'function' && expiryFresh(this, cookie)) {
+        this.freshExpiry = (cookie.expires as Date).getTime()
+      }
     }
   }
 }
@@ -142,6 +163,25 @@ function recordOwner(sess: Session, owner: string | undefined): void {
   if (owner === undefined) {
     if (OWNER_KEY in data) Reflect.deleteProperty(data, OWNER_KEY)
   } else if (data[OWNER_KEY] !== owner) data[OWNER_KEY] = owner
+}
+
+/**
+ * `touchAfter`: whether the expiry of `cookie` was pushed forward less than `touchAfter` ago, at `now` (ms since the
+ * epoch). It was pushed at `expires - originalMaxAge` (a touch or save sets `expires` to then + `originalMaxAge`), so
+ * no extra field is stored; an expiry later than `now + originalMaxAge` counts as fresh. `false` when `touchAfter`
+ * is 0 and for a cookie without both `expires` and `originalMaxAge` (a browser-session cookie). Pure: the caller
+ * gives the cookie as loaded, before anything resets it.
+ */
+export function expiryFresh(
+  state: Pick<RequestState, 'config'>,
+  cookie: Pick<CookieData, 'expires' | 'originalMaxAge'>,
+  now: number = Date.now(),
+): boolean {
+  const { touchAfter } = state.config
+  if (touchAfter <= 0) return false
+  const { expires, originalMaxAge } = cookie
+  if (!(expires instanceof Date) || typeof originalMaxAge !== 'number') return false
+  return now - (expires.getTime() - originalMaxAge) < touchAfter
 }
 
 /** The state of the request `req`, when the middleware handles it and it has a session. */
@@ -179,6 +219,19 @@ export function shouldSave(state: RequestState, req: SessionRequest, sess: Sessi
 /** Whether the end of the response should touch the stored session (when it is not saved). */
 export function shouldTouch(state: RequestState, req: SessionRequest, saving: boolean): boolean {
   return typeof req.sessionID === 'string' && state.cookieId === req.sessionID && !saving
+}
+
+/**
+ * `touchAfter`: whether the request leaves the session's expiry as the store holds it, in the store (no `touch`) and
+ * in the cookie (not reset): its touch is deferred ({@link RequestState.touchDeferred}), the session is still the
+ * one loaded with its expiry unchanged (an application's `touch()` or new `maxAge` moves it, and is honoured), and
+ * nothing is to be saved.
+ */
+export function leavesExpiry(state: RequestState, req: SessionRequest, sess: Session): boolean {
+  if (!state.touchDeferred || req.sessionID !== state.cookieId || sess.id !== state.originalId) return false
+  const expires = sess.cookie.expires
+  return expires instanceof Date && expires.getTime() === state.freshExpiry &&
+    !shouldSave(state, req, sess, currentJson(state, sess))
 }
 
 /** Whether the end of the response should destroy the stored session (`unset: 'destroy'`). */
