@@ -873,10 +873,13 @@ export class RedisStore extends AsyncStore {
     return [cluster ? '' : keyPrefix + this.ownerPrefix, String(Date.now()), keyPrefix + this.prefix]
   }
 
-  /** On a cluster: adds `sid` to the set of the owner `json` (its score: now), which then lives at least `ttl` ms. */
+  /**
+   * On a cluster: adds `sid` to the set of the owner `json` (its score: now), which then lives at least `ttl` ms plus
+   * `ownerGraceMs`: the session's expiry is set later, when its own script runs, by as long as the write takes.
+   */
   private async addToOwner(json: string, sid: string, ttl: number): Promise<void> {
     const ownerKey = this.ownerPrefix + json
-    await evalScript(this.#adapter, OWNER_ADD, ownerKey, [String(Date.now()), sid, String(ttl)])
+    await evalScript(this.#adapter, OWNER_ADD, ownerKey, [String(Date.now()), sid, String(ttl + Math.ceil(this.ownerGraceMs))])
   }
 
   /**
