@@ -89,7 +89,7 @@ function createApp (options = {}) {
       <section class="card">
         <h2>What the session holds</h2>
         <pre id="data">${escapeHtml(JSON.stringify(yours, null, 2))}</pre>
-        <p><small>Kept by the middleware for <code>owner</code> and <code>track</code> (reserved keys):</small></p>
+        <p><small>Kept by the middleware for <code>owner</code> and <code>track</code> (reserved keys; times in ms since 1970):</small></p>
         <pre id="bookkeeping">${escapeHtml(JSON.stringify(bookkeeping, null, 2))}</pre>
       </section>
       <section class="card">
@@ -103,7 +103,7 @@ function createApp (options = {}) {
           <tr><th>Secure</th><td>${yesNo(cookie.secure)} <small>${cookie.secure ? 'sent over HTTPS only' : 'sent over HTTP too'}</small></td></tr>
           <tr><th>Path</th><td><code>${escapeHtml(cookie.path)}</code></td></tr>
           <tr><th>Expires</th><td id="expires">${cookie.expires
-            ? `${when(cookie.expires)} <small>(maxAge ${Math.round(cookie.originalMaxAge / 1000)} s, counted again from each saved request)</small>`
+            ? `${when(cookie.expires)} <small>(maxAge ${Math.round(cookie.originalMaxAge / 1000)} s, renewed whenever a response sends the cookie: every view of this page)</small>`
             : 'when the browser closes <small>(no maxAge: a browser-session cookie)</small>'}</td></tr>
         </table>
       </section>
@@ -117,7 +117,8 @@ function createApp (options = {}) {
     const name = String(req.body.name || '').trim()
     if (!name) return res.status(400).type('html').send(page('Log in', undefined, '<section class="card"><p>A name is required. <a href="/">Back</a></p></section>'))
     const views = req.session.views || 0
-    // A new session ID at the moment the privilege level changes: prevents session fixation.
+    // A new session ID at the moment the privilege level changes: prevents session fixation. The old, anonymous
+    // session is destroyed, so it never shows up among the user's devices.
     req.session.regenerate((err) => {
       if (err) return next(err)
       req.session.user = name // `owner` reads this when the session is saved: the store now knows it is name's
@@ -151,7 +152,7 @@ function createApp (options = {}) {
           place${sessions.length === 1 ? '' : 's'}. Each browser you log in from has a session of its own.</p>
         <ul id="devices">${sessions.map((s) => `
           <li class="device${s.current ? ' current' : ''}">
-            <strong title="${escapeHtml(s.userAgent || '')}">${escapeHtml(shortAgent(s.userAgent))}</strong>
+            <strong>${escapeHtml(shortAgent(s.userAgent))}</strong>
             ${s.current ? '<span class="badge">this device</span>' : ''}
             <br><small class="ua">${escapeHtml(s.userAgent || 'no User-Agent recorded')}</small>
             <br><small>created ${when(s.createdAt)} · last seen ${when(s.lastSeen)} ·
@@ -198,10 +199,10 @@ function when (date) {
   if (!date) return 'unknown'
   date = new Date(date)
   const seconds = Math.round((date.getTime() - Date.now()) / 1000)
-  const [amount, unit] = Math.abs(seconds) < 60 ? [Math.abs(seconds), 's']
-    : Math.abs(seconds) < 3600 ? [Math.round(Math.abs(seconds) / 60), 'min']
-      : Math.abs(seconds) < 86400 ? [Math.round(Math.abs(seconds) / 3600), 'h'] : [Math.round(Math.abs(seconds) / 86400), 'd']
-  const text = Math.abs(seconds) < 5 ? 'just now' : seconds < 0 ? `${amount} ${unit} ago` : `in ${amount} ${unit}`
+  const abs = Math.abs(seconds)
+  const [amount, unit] = abs < 90 ? [abs, 's'] : abs < 90 * 60 ? [Math.round(abs / 60), 'min']
+    : abs < 48 * 3600 ? [Math.round(abs / 3600), 'h'] : [Math.round(abs / 86400), 'd']
+  const text = abs < 5 ? 'just now' : seconds < 0 ? `${amount} ${unit} ago` : `in ${amount} ${unit}`
   return `<time datetime="${date.toISOString()}" title="${date.toUTCString()}">${text}</time>`
 }
 
@@ -223,7 +224,8 @@ const style = `
   input { font: inherit; padding: .4rem .6rem; margin-left: .5rem; border: 1px solid #9aa5b1; border-radius: 6px; }
   button { font: inherit; padding: .4rem 1rem; border: 0; border-radius: 6px; background: #2563eb; color: #fff; cursor: pointer; }
   button:hover { background: #1d4ed8; } button:disabled { background: #9aa5b1; cursor: default; }
-  pre { background: #f5f7fa; border-radius: 6px; padding: .6rem .8rem; margin: 0 0 .75rem; font-size: .85rem; overflow-x: auto; }
+  pre { background: #f5f7fa; border-radius: 6px; padding: .6rem .8rem; margin: 0 0 .75rem; font-size: .85rem; white-space: pre-wrap; word-break: break-all; }
+  form { margin: 0 0 .75rem; }
   table { border-collapse: collapse; width: 100%; } th { text-align: left; width: 8rem; font-weight: 600; }
   th, td { padding: .3rem 0; border-bottom: 1px solid #e4e7eb; vertical-align: top; }
   ul { list-style: none; padding: 0; margin: 0 0 1rem; }
