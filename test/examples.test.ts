@@ -283,7 +283,67 @@ for (const maxAge of [undefined, 60_000]) {
       const res = await request(app.url).post('/login').type('form').send({ name: '  ' }).expect(400);
       assert.match(res.text, /A name is required/);
     });
+
+    it('shows what the session holds, its cookie (ID cut short) and how many sessions the store holds', async () => {
+      const first = await request(app.url).get('/').set('User-Agent', 'test-agent/1').expect(200);
+      const jar = cookie(first, 'demo.sid');
+      const home = await request(app.url).get('/').set('Cookie', jar).expect(200);
+      const data = JSON.parse(unescapeHtml(/<pre id="data">([\s\S]*?)<\/pre>/.exec(home.text)?.[1] ?? 'null')) as unknown;
+      assert.deepEqual(data, { views: 2 }, 'the app\'s own data, without the cookie or the bookkeeping keys');
+      const bookkeeping = JSON.parse(unescapeHtml(/<pre id="bookkeeping">([\s\S]*?)<\/pre>/.exec(home.text)?.[1] ?? 'null')) as Record<string, unknown>;
+      assert.equal(bookkeeping.__sessionUserAgent, 'test-agent/1', 'track: true recorded the User-Agent');
+      assert.ok(Object.keys(bookkeeping).every((key) => key.startsWith('__session')), Object.keys(bookkeeping).join());
+
+      const id = sid(first, 'demo.sid');
+      assert.equal(/<code id="sid">([^<]*)<\/code>/.exec(home.text)?.[1], `${id.slice(0, 6)}…`, 'only a prefix of the ID');
+      assert.ok(!home.text.includes(id), 'the whole session ID is not on the page');
+      const table = /<table id="cookie">([\s\S]*?)<\/table>/.exec(home.text)?.[1] ?? '';
+      assert.match(table, /Name<\/th><td><code>demo\.sid</);
+      assert.match(table, /HttpOnly<\/th><td>yes/);
+      assert.match(table, /SameSite<\/th><td>lax/);
+      assert.match(table, /Secure<\/th><td>no/);
+      assert.match(table, /Path<\/th><td><code>\/</);
+      if (maxAge) assert.match(table, /id="expires"><time datetime="[^"]+"[^>]*>in \d+ s<\/time> <small>\(maxAge 60 s/);
+      else assert.match(table, /id="expires">when the browser closes/);
+      const count = Number(/<strong id="store-count">(\d+)</.exec(home.text)?.[1]);
+      assert.ok(count >= 1, `the store holds ${count} sessions, this one among them`);
+      const more = await request(app.url).get('/').set('Cookie', jar).expect(200);
+      assert.equal(Number(/<strong id="store-count">(\d+)</.exec(more.text)?.[1]), count, 'a view of the same session adds none');
+    });
+
+    it('/devices lists the user\'s sessions with their User-Agent, escaped; "log out all others" logs them out', async () => {
+      const name = `<b>eve</b> "${maxAge ?? 'session'}"`;
+      const logIn = async (agent: string): Promise<string> =>
+        cookie(await request(app.url).post('/login').set('User-Agent', agent).type('form').send({ name }).expect(303), 'demo.sid');
+      const phone = await logIn('<img src=x onerror=alert(1)> Mobile');
+      const laptop = await logIn('Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0');
+      const other = cookie(await request(app.url).post('/login').type('form').send({ name: `mallory ${maxAge}` }).expect(303), 'demo.sid');
+
+      await request(app.url).get('/devices').expect(303).expect('Location', '/'); // logged out: back home
+      const devices = await request(app.url).get('/devices').set('Cookie', laptop).expect(200);
+      assert.ok(devices.text.includes('&lt;b&gt;eve&lt;/b&gt; &quot;'), 'the user name is escaped');
+      assert.ok(devices.text.includes('&lt;img src=x onerror=alert(1)&gt; Mobile'), 'the User-Agent is escaped');
+      assert.doesNotMatch(devices.text, /<img|<b>/, 'nothing user-controlled is markup');
+      const items = devices.text.split('<li class="device').slice(1);
+      assert.equal(items.length, 2);
+      assert.match(items[0]!, /^ current">[\s\S]*Firefox 128 on Windows[\s\S]*this device/, 'this device first, marked, named shortly');
+      assert.doesNotMatch(items[1]!, /this device/);
+
+      const done = await request(app.url).post('/devices/logout-others').set('Cookie', laptop).expect(303);
+      assert.equal(done.headers.location, '/devices?loggedOut=1');
+      const after = await request(app.url).get(done.headers.location).set('Cookie', laptop).expect(200);
+      assert.match(after.text, /id="logged-out">Logged out 1 other session\./);
+      assert.equal(after.text.split('<li class="device').length - 1, 1);
+      const phoneHome = await request(app.url).get('/').set('Cookie', phone).expect(200);
+      assert.doesNotMatch(phoneHome.text, /Logged in/, 'the phone is logged out');
+      const otherHome = await request(app.url).get('/').set('Cookie', other).expect(200);
+      assert.match(otherHome.text, /Logged in as <strong>mallory/, 'another user is untouched');
+    });
   });
+}
+
+function unescapeHtml(html: string): string {
+  return html.replace(/&(amp|lt|gt|quot|#39);/g, (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[entity]!);
 }
 
 describe('examples/demo.js over HTTPS (HTTPS_KEY, HTTPS_CERT, SECURE_COOKIE=1)', { skip: opensslSkip(), timeout }, () => {
