@@ -20,6 +20,11 @@ export type {
   StoreErrorMessage,
   AsyncStoreCallback,
   SessionChanges,
+  OwnSession,
+  ListOwnSessionsOptions,
+  OwnedSession,
+  SessionsOfOptions,
+  DestroyOwnerOptions,
 } from './index.js'
 
 /** Base of session stores. */

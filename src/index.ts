@@ -16,6 +16,13 @@ import { AsyncStore as AsyncStoreClass, type AsyncStoreCallback as AsyncStoreCal
 import { Cookie as CookieClass, type CookieData as CookieDataShape } from './core/cookie.js'
 import { Session as SessionClass, type RegenerateOptions as RegenerateOptionsShape } from './core/session.js'
 import { Store as StoreClass, type SessionChanges as SessionChangesShape } from './core/store.js'
+import type {
+  DestroyOwnerOptions as DestroyOwnerOptionsShape,
+  ListOwnSessionsOptions as ListOwnSessionsOptionsShape,
+  OwnedSession as OwnedSessionShape,
+  OwnSession as OwnSessionShape,
+  SessionsOfOptions as SessionsOfOptionsShape,
+} from './core/owner.js'
 import { StoreTimeoutError as StoreTimeoutErrorClass } from './lib/store-call.js'
 import type {
   SessionEvent as SessionEventName,
@@ -78,6 +85,13 @@ namespace session {
   export type StoreCallContext = StoreCallPayload
   export type StoreErrorMessage = StoreErrorPayload
   export type SessionChanges = SessionChangesShape
+  /** One session of the current user, as `req.session.listOwnSessions()` gives it. */
+  export type OwnSession = OwnSessionShape
+  export type ListOwnSessionsOptions = ListOwnSessionsOptionsShape
+  /** One session of an owner, as a store's `sessionsOf` lists it. */
+  export type OwnedSession = OwnedSessionShape
+  export type SessionsOfOptions = SessionsOfOptionsShape
+  export type DestroyOwnerOptions = DestroyOwnerOptionsShape
 
   /** Base of session stores (an EventEmitter); see "Writing a store" in the README. */
   export const Store = StoreClass

@@ -75,3 +75,43 @@ typeOnly(() => {
   assertType<Equal<Session['req'], Express.Request>>()
   assertType<Equal<Session['cookie'], InstanceType<typeof session.Cookie>>>()
 })
+
+// The owner index: listOwnSessions and destroyOtherSessions, in both forms; the owner, track, header and
+// touchAfter options; a store's sessionsOf and destroyOwner.
+typeOnly(() => {
+  const app = express()
+  app.use(session({
+    secret: 'x', resave: false, saveUninitialized: false,
+    owner: (s) => (typeof s.id === 'string' ? undefined : undefined), track: true, header: 'x-session-id', cookie: false, touchAfter: 60_000,
+  }))
+  app.get('/devices', async (req, res, next) => {
+    const sessions = await req.session.listOwnSessions({ limit: 10 })
+    assertType<Equal<typeof sessions, session.OwnSession[]>>()
+    const first: session.OwnSession | undefined = sessions[0]
+    if (first) {
+      assertType<Equal<typeof first.lastSeen, Date | undefined>>()
+      assertType<Equal<typeof first.expires, Date | null>>()
+      assertType<Equal<typeof first.current, boolean>>()
+    }
+    const destroyed = await req.session.destroyOtherSessions()
+    assertType<Equal<typeof destroyed, number>>()
+    const chained = req.session.listOwnSessions((err, list) => {
+      if (err) return next(err)
+      assertType<Equal<typeof list, session.OwnSession[] | undefined>>()
+    })
+    assertType<Equal<typeof chained, RequestSession>>()
+    req.session.destroyOtherSessions((err, count) => {
+      assertType<Equal<typeof count, number | undefined>>()
+      res.json({ count, err })
+    })
+  })
+  const store = new session.MemoryStore()
+  store.sessionsOf('alice', (err, list) => {
+    assertType<Equal<typeof list, session.OwnedSession[] | undefined>>()
+  })
+  store.destroyOwner('alice', { except: 'sid' }, (err, destroyed) => {
+    assertType<Equal<typeof destroyed, number | undefined>>()
+  })
+  // @ts-expect-error -- owner names a user with a string
+  session({ secret: 'x', owner: (s) => 42 })
+})
