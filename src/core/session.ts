@@ -144,10 +144,21 @@ export type OwnSessionsCallback = (err: any, sessions?: OwnSession[]) => void
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the error type of the other session callbacks
 export type DestroyedCallback = (err: any, destroyed?: number) => void
 
-/** The owner of `sess` under the `owner` option; throws when the middleware has no such option. */
-function ownerOfSession(sess: Session, tracker: RequestTracker | undefined): string | undefined {
-  if (tracker === undefined) throw new TypeError('this session was not made by the session middleware, which alone knows its owner')
-  return tracker.ownerOf(sess)
+/**
+ * The owner of `sess` under the `owner` option. When there is none, answers `done` for the caller (with `none` for a
+ * session without an owner, with the error when the owner cannot be known) and returns `undefined`.
+ */
+function ownerOrAnswer<R>(sess: Session, tracker: RequestTracker | undefined, done: (err?: unknown, result?: R) => void, none: R): string | undefined {
+  let owner: string | undefined
+  try {
+    if (tracker === undefined) throw new TypeError('this session was not made by the session middleware, which alone knows its owner')
+    owner = tracker.ownerOf(sess)
+  } catch (err) {
+    done(err)
+    return undefined
+  }
+  if (owner === undefined) done(null, none)
+  return owner
 }
 
 /**
@@ -274,17 +285,8 @@ export class Session {
         done(new TypeError(`listOwnSessions() limit must be a positive integer (got ${String(limit)})`))
         return
       }
-      let owner: string | undefined
-      try {
-        owner = ownerOfSession(this, tracker)
-      } catch (err) {
-        done(err)
-        return
-      }
-      if (owner === undefined) {
-        done(null, [])
-        return
-      }
+      const owner = ownerOrAnswer(this, tracker, done, [])
+      if (owner === undefined) return
       const { req, store } = hostOf(this)
       listOwnerSessions(store, owner, limit, tracker?.storeTimeout ?? 0, req, (err, owned) => {
         if (err) return done(err)
@@ -311,17 +313,8 @@ export class Session {
   destroyOtherSessions(callback?: DestroyedCallback): this | Promise<number> {
     const tracker = trackerOfSession(this)
     return complete<this, number>(this, callback, (done) => {
-      let owner: string | undefined
-      try {
-        owner = ownerOfSession(this, tracker)
-      } catch (err) {
-        done(err)
-        return
-      }
-      if (owner === undefined) {
-        done(null, 0)
-        return
-      }
+      const owner = ownerOrAnswer(this, tracker, done, 0)
+      if (owner === undefined) return
       const { req, store } = hostOf(this)
       debug(req, 'destroying the other sessions of the owner of %s', this.id)
       destroyOwnerSessions(store, owner, this.id, tracker?.storeTimeout ?? 0, req, (err, destroyed) => {

@@ -5,14 +5,13 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { spawnSync } from 'node:child_process'
-import path from 'node:path'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { sign } from 'cookie-signature'
 import express5 from 'express5'
 import request from 'supertest'
 import session from 'express-session'
+import { runScriptWithDebug } from '../support/debug-output.js'
 import {
   cookie,
   createExpressApp,
@@ -247,13 +246,7 @@ server.listen(0, '127.0.0.1', async () => {
   console.log(value)
 })
 `
-    const result = spawnSync(process.execPath, ['-e', script], {
-      cwd: path.join(__dirname, '..', '..'),
-      env: { ...process.env, DEBUG: 'express-session', DEBUG_COLORS: 'no', NODE_V8_COVERAGE: '' },
-      encoding: 'utf8',
-      timeout: 20_000,
-    })
-    assert.equal(result.status, 0, result.stderr)
+    const result = runScriptWithDebug(script)
     const value = result.stdout.trim()
     const lines = result.stderr.split('\n').filter((line) => line.includes('express-session GET /'))
     const expected = [

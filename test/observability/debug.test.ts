@@ -6,15 +6,12 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import path from 'node:path'
-import { format } from 'node:util'
 import diagnostics from 'node:diagnostics_channel'
-import debugModule from 'debug'
 import request from 'supertest'
 import { signedCookie, waitFor } from '../support/http.js'
 import { createFailingApp, FailingStore, POLICIES, runStoreFailure, STORE_FAILURES } from './store-failures.js'
 import { concurrencyApp, logoutRacingSlowRequest } from '../support/concurrency.js'
+import { captureDebug, runScriptWithDebug } from '../support/debug-output.js'
 
 const script = `
 const http = require('node:http')
@@ -42,13 +39,7 @@ server.listen(0, '127.0.0.1', async () => {
 
 /** Runs the script with DEBUG=express-session: its debug lines, and the Set-Cookie headers it received. */
 function runWithDebug(): { lines: string[]; output: string; setCookies: string[] } {
-  const result = spawnSync(process.execPath, ['-e', script], {
-    cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, DEBUG: 'express-session', DEBUG_COLORS: 'no', NODE_V8_COVERAGE: '' },
-    encoding: 'utf8',
-    timeout: 20_000,
-  })
-  assert.equal(result.status, 0, result.stderr)
+  const result = runScriptWithDebug(script)
   const lines = result.stderr.split('\n').filter((line) => line.includes('express-session'))
   return { lines, output: result.stderr, setCookies: JSON.parse(result.stdout) as string[] }
 }
@@ -125,22 +116,6 @@ describe('DEBUG=express-session', () => {
   })
 })
 
-/** Runs `run` with the debug output of 'express-session' on and captured; answers the lines written. */
-async function captureDebug(run: (lines: string[]) => Promise<unknown>): Promise<string[]> {
-  const lines: string[] = []
-  const log = debugModule.log
-  const namespaces = debugModule.disable()
-  debugModule.enable('express-session')
-  debugModule.log = (...args: unknown[]) => lines.push(format(...args))
-  try {
-    await run(lines)
-  } finally {
-    debugModule.log = log
-    debugModule.disable()
-    if (namespaces) debugModule.enable(namespaces)
-  }
-  return lines
-}
 
 describe('DEBUG=express-session logs every failed store call, with the operation and the error', () => {
   for (const policy of POLICIES) {

@@ -5,11 +5,10 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { format } from 'node:util'
-import debugModule from 'debug'
 import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
+import { captureDebug } from '../support/debug-output.js'
 import { CountingStore, delay } from '../support/http.js'
 
 type Agent = ReturnType<typeof request.agent>
@@ -206,18 +205,9 @@ describe('owner index: store round trips', () => {
     const devices = await Promise.all(Array.from({ length: 5 }, () => login(server, 'alice')))
     await login(server, 'bob')
     store.resetCalls()
-    const lines: string[] = []
-    const log = debugModule.log
-    const namespaces = debugModule.disable()
-    debugModule.enable('express-session')
-    debugModule.log = (...args: unknown[]) => lines.push(format(...args))
-    try {
+    const lines = await captureDebug(async () => {
       assert.deepEqual((await devices[0]!.post('/others').expect(200)).body, { destroyed: 4 })
-    } finally {
-      debugModule.log = log
-      debugModule.disable()
-      if (namespaces) debugModule.enable(namespaces)
-    }
+    })
     assert.equal(store.scans, 1)
     assert.equal(store.calls.destroy, 4)
     assert.ok(lines.some((line) => line.includes('no owner index: scanning every session with all()')), lines.join('\n'))
