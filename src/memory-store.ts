@@ -368,6 +368,8 @@ proto.sessionsOf = function sessionsOf(owner: string, optionsOrCallback?: unknow
       // expired sessions are removed as they are read; a session written straight into `sessions` is checked
       const session = readSession(this, sid)
       if (session && recordedOwner(session) === owner) found.push({ id: sid, session: session as unknown as SessionData })
+      // gone from `sessions` behind the store's back (deleted or replaced by the app), or rewritten there
+      else indexOwner(this, sid, recordedOwner(session))
     }
   } catch (err) {
     if (callback) setImmediate(callback, err as Error)

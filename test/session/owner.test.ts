@@ -358,3 +358,17 @@ describe('track: true', () => {
     assert.deepEqual(Object.keys(plain.stored(Object.keys(plain.sessions)[0]!)!).sort(), ['cookie', 'user'])
   })
 })
+
+describe('MemoryStore owner index and its public sessions object', () => {
+  it('follows entries the app deletes from or writes into store.sessions', async () => {
+    const store = new session.MemoryStore()
+    const cookie = { expires: new Date(Date.now() + 60_000), originalMaxAge: 60_000 }
+    store.set('a', { cookie, __sessionOwner: 'ann' } as any)
+    store.set('b', { cookie, __sessionOwner: 'ann' } as any)
+    delete store.sessions.a
+    store.sessions.b = JSON.stringify({ cookie, __sessionOwner: 'ben' })
+    assert.deepEqual(await listed(store, 'ann'), [])
+    assert.deepEqual(await listed(store, 'ben'), ['b'])
+    store.close()
+  })
+})
