@@ -168,6 +168,16 @@ function app(store: session.Store, options: Partial<session.SessionOptions> = {}
       res.end(req.session.id)
     })
   })
+  // sign in here and out everywhere else, in one request: the session is saved after the others are destroyed
+  server.post('/login-here-only/:user', async (req: any, res, next) => {
+    try {
+      req.session.user = req.params.user
+      const destroyed = await req.session.destroyOtherSessions()
+      res.json({ id: req.session.id, destroyed })
+    } catch (err) {
+      next(err)
+    }
+  })
   server.post('/logout', (req: any, res, next) => {
     req.session.destroy((err: unknown) => (err ? next(err) : res.end('bye')))
   })
@@ -264,6 +274,54 @@ for (const env of envs) {
         assert.deepEqual((await list(bob)).map((s) => s.id), [bob.sid])
         assert.deepEqual((await alice1.post('/others').expect(200)).body, { destroyed: 0 })
         if (!env.cluster) assert.deepEqual(await probe.zRange(ownerKey('alice'), 0, -1), [alice1.sid])
+      } finally {
+        await close()
+      }
+    })
+
+    it('signing in and out everywhere else in one request: the session, not saved yet, survives; the others are gone', async () => {
+      const { store, close, listedIds } = await open()
+      try {
+        const server = app(store)
+        const old = await Promise.all([login(server, 'alice'), login(server, 'alice'), login(server, 'alice')])
+        const bob = await login(server, 'bob')
+        const agent = request.agent(server)
+        const { id, destroyed } = (await agent.post('/login-here-only/alice').expect(200)).body
+        assert.equal(destroyed, 3)
+        assert.deepEqual(await listedIds('alice'), [id])
+        assert.equal(await me(agent), 'alice')
+        for (const device of old) assert.equal(await me(device), 'anonymous')
+        assert.equal(await me(bob), 'bob')
+        assert.deepEqual((await list(agent)).map((s) => [s.id, s.current]), [[id, true]])
+      } finally {
+        await close()
+      }
+    })
+
+    it('touchAfter 400 ms: no write while deferred, one touch once it has passed (PTTL reset), then deferred again', async () => {
+      const { store, probe, close } = await open()
+      try {
+        const server = app(store, { track: false, touchAfter: 400, cookie: { maxAge: 3_600_000 } })
+        const device = await login(server, 'alice')
+        const key = store.prefix + device.sid
+        const touches = { n: 0 }
+        const touch = store.touch
+        ;(store as any).touch = function (this: unknown, ...args: unknown[]) {
+          touches.n++
+          return (touch as any).apply(this, args)
+        }
+        for (let i = 0; i < 5; i++) assert.equal(await me(device), 'alice')
+        assert.equal(touches.n, 0)
+        await sleep(450)
+        const stale = await probe.pTTL(key)
+        assert.ok(stale < 3_600_000 - 400, `PTTL ${stale}`)
+        assert.equal(await me(device), 'alice')
+        assert.equal(touches.n, 1, 'one touch once touchAfter has passed')
+        const reset = await probe.pTTL(key)
+        assert.ok(reset > stale + 300, `the touch reset the PTTL (${stale} -> ${reset})`)
+        for (let i = 0; i < 5; i++) assert.equal(await me(device), 'alice')
+        assert.equal(touches.n, 1, 'deferred again')
+        assert.equal(JSON.parse((await probe.hGet(key, 'user'))!), 'alice')
       } finally {
         await close()
       }
