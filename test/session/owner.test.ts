@@ -148,14 +148,15 @@ for (const [kind, makeStore] of [['MemoryStore (its owner index)', () => new Ind
       assert.deepEqual((await alice1.post('/others-cb').expect(200)).body, { destroyed: 0 })
     })
 
-    it('drops an expired session from the listing', async () => {
+    it('drops an expired session from the listing', async (t) => {
+      t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
       const store = makeStore()
       const lasting = app(store)
       const brief = app(store, { cookie: { maxAge: 300 } })
       const alice = await login(lasting, 'alice')
       await login(brief, 'alice')
       assert.equal((await alice.get('/list').expect(200)).body.length, 2)
-      await delay(450)
+      t.mock.timers.tick(450)
       assert.equal((await alice.get('/list').expect(200)).body.length, 1)
       assert.deepEqual((await alice.post('/others').expect(200)).body, { destroyed: 0 })
     })
@@ -334,15 +335,17 @@ describe('track: true', () => {
     }
   })
 
-  it('refreshes last seen at most once per touchAfter', async () => {
+  it('refreshes last seen at most once per touchAfter', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
     const store = new CountingStore({ patch: true })
     const server = app(store, { track: true, touchAfter: 400 })
     const alice = await login(server, 'alice')
     const sid = Object.keys(store.sessions)[0]!
     const first = store.stored(sid)!.__sessionLastSeen
+    t.mock.timers.tick(399)
     await alice.get('/me')
     assert.equal(store.stored(sid)!.__sessionLastSeen, first, 'not refreshed within touchAfter')
-    await delay(450)
+    t.mock.timers.tick(1)
     await alice.get('/me')
     assert.ok(store.stored(sid)!.__sessionLastSeen > first, 'refreshed after touchAfter')
   })

@@ -298,10 +298,10 @@ for (const env of envs) {
       }
     })
 
-    it('touchAfter 400 ms: no write while deferred, one touch once it has passed (PTTL reset), then deferred again', async () => {
+    it('touchAfter 3 s: no write while deferred, one touch once it has passed (PTTL reset), then deferred again', async () => {
       const { store, probe, close } = await open()
       try {
-        const server = app(store, { track: false, touchAfter: 400, cookie: { maxAge: 3_600_000 } })
+        const server = app(store, { track: false, touchAfter: 3000, cookie: { maxAge: 3_600_000 } })
         const device = await login(server, 'alice')
         const key = store.prefix + device.sid
         const touches = { n: 0 }
@@ -312,9 +312,9 @@ for (const env of envs) {
         }
         for (let i = 0; i < 5; i++) assert.equal(await me(device), 'alice')
         assert.equal(touches.n, 0)
-        await sleep(450)
+        await sleep(3100)
         const stale = await probe.pTTL(key)
-        assert.ok(stale < 3_600_000 - 400, `PTTL ${stale}`)
+        assert.ok(stale < 3_600_000 - 3000, `PTTL ${stale}`)
         assert.equal(await me(device), 'alice')
         assert.equal(touches.n, 1, 'one touch once touchAfter has passed')
         const reset = await probe.pTTL(key)
@@ -327,17 +327,17 @@ for (const env of envs) {
       }
     })
 
-    it('an expired session (a 1500 ms cookie on one device) drops out of the listing', async () => {
+    it('an expired session (a 3 s cookie on one device) drops out of the listing', async () => {
       const { store, probe, close } = await open()
       try {
         const lasting = app(store)
-        const brief = app(store, { cookie: { maxAge: 1500 } })
+        const brief = app(store, { cookie: { maxAge: 3000 } })
         const alice = await login(lasting, 'alice')
         const phone = await login(brief, 'alice')
         const pttl = await probe.pTTL(store.prefix + phone.sid)
-        assert.ok(pttl > 0 && pttl <= 1500, `the brief session expires with its cookie (PTTL ${pttl})`)
+        assert.ok(pttl > 0 && pttl <= 3000, `the brief session expires with its cookie (PTTL ${pttl})`)
         assert.deepEqual(sorted((await list(alice)).map((s) => s.id)), sorted([alice.sid, phone.sid]))
-        await sleep(1700)
+        await sleep(3200)
         assert.deepEqual((await list(alice)).map((s) => s.id), [alice.sid])
         assert.equal(await me(phone), 'anonymous')
         assert.deepEqual((await alice.post('/others').expect(200)).body, { destroyed: 0 })
@@ -385,7 +385,7 @@ for (const env of envs) {
       const { store, probe, close, ownerKey, truth, listedIds } = await open()
       try {
         const server = app(store)
-        const brief = app(store, { cookie: { maxAge: 1000 } })
+        const brief = app(store, { cookie: { maxAge: 5000 } })
         const users = ['ann', 'ben', 'cat']
         const devices = await Promise.all(Array.from({ length: 30 }, (_, i) => login(i % 5 === 0 ? brief : server, users[i % 3]!)))
         const before = await truth()
@@ -397,7 +397,7 @@ for (const env of envs) {
           else if (i === 8) await device.post('/others').expect(200)
           else await device.get('/me').expect(200)
         }))
-        await sleep(1200)
+        await sleep(5200)
         const expected = await truth()
         let live = 0
         for (const user of users) {
