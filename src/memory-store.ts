@@ -382,10 +382,19 @@ proto.destroyOwner = function destroyOwner(owner: string, optionsOrCallback?: un
   const [options, callback] = ownerArguments<DestroyOwnerOptions, DestroyedCallback>(
     optionsOrCallback as DestroyOwnerOptions | DestroyedCallback | undefined, maybeCallback as DestroyedCallback | undefined)
   let destroyed = 0
-  for (const sid of [...(internalsOf(this).owners.get(owner) ?? [])]) {
-    if (sid === options.except) continue
-    remove(this, sid)
-    destroyed++
+  try {
+    for (const sid of [...(internalsOf(this).owners.get(owner) ?? [])]) {
+      if (sid === options.except) continue
+      // as in sessionsOf: only a live session still of this owner (the app may have changed `sessions` itself)
+      const session = readSession(this, sid)
+      if (session && recordedOwner(session) === owner) {
+        remove(this, sid)
+        destroyed++
+      } else indexOwner(this, sid, recordedOwner(session))
+    }
+  } catch (err) {
+    if (callback) setImmediate(callback, err as Error)
+    return
   }
   if (callback) setImmediate(callback, null, destroyed)
 }

@@ -4,8 +4,9 @@
  * recognized by its methods.
  *
  * A session is a Redis hash `prefix + sid`: one field per top-level data key holding that value's JSON, and the
- * field `cookie` holding the cookie's JSON; the key expires with the cookie. Every command and script touches
- * exactly one key, so the store works on a cluster (`all`, `length` and `clear` SCAN every master).
+ * field `cookie` holding the cookie's JSON; the key expires with the cookie. The owner index is a sorted set per
+ * owner, kept by the same scripts on a single server and written before the session on a cluster, where every
+ * command and script touches one key (`all`, `length` and `clear` SCAN every master).
  */
 
 import { createHash } from 'node:crypto'

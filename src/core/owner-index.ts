@@ -76,9 +76,13 @@ export function listOwnerSessions(
   })
 }
 
-/** Destroys every session of `owner` but `except`, and calls back with how many were destroyed. */
+/**
+ * Destroys every session of `owner` but `except`, and calls back with how many were destroyed. Without an owner
+ * index, each is destroyed with `destroyOne`, which keeps the request's order of saves and destroys.
+ */
 export function destroyOwnerSessions(
-  store: Store, owner: string, except: string | undefined, timeout: number, req: object | undefined, done: Done<number>,
+  store: Store, owner: string, except: string | undefined, timeout: number, req: object | undefined,
+  destroyOne: (id: string, done: (err?: unknown) => void) => void, done: Done<number>,
 ): void {
   if (typeof store.destroyOwner === 'function') {
     callStore<unknown>(store, 'destroyOwner', [owner, { except }], timeout, (err, count) => {
@@ -95,11 +99,11 @@ export function destroyOwnerSessions(
     let destroyed = 0
     if (pending === 0) return done(null, 0)
     for (const { id } of doomed) {
-      callStore(store, 'destroy', [id], timeout, (destroyError) => {
-        if (destroyError) failure ??= destroyError
+      destroyOne(id, (destroyError) => {
+        if (destroyError) failure ??= destroyError as Error
         else destroyed++
         if (--pending === 0) done(failure, destroyed)
-      }, req)
+      })
     }
   })
 }

@@ -44,6 +44,8 @@ export interface RequestTracker {
   save(sess: Session, json: string, store: Store, done: SessionCallback): void
   /** Destroys the session `id` in `store`, then calls back. */
   destroy(id: string, store: Store, done: SessionCallback): void
+  /** Destroys another session, `id`, in `store` (the request's own session stays), then calls back. */
+  destroyOther(id: string, store: Store, done: SessionCallback): void
   /** The owner the `owner` option names for `sess`; throws when there is no such option or it fails. */
   ownerOf(sess: Session): string | undefined
 }
@@ -317,7 +319,11 @@ export class Session {
       if (owner === undefined) return
       const { req, store } = hostOf(this)
       debug(req, 'destroying the other sessions of the owner of %s', this.id)
-      destroyOwnerSessions(store, owner, this.id, tracker?.storeTimeout ?? 0, req, (err, destroyed) => {
+      const destroyOne = (id: string, destroyed: SessionCallback): void => {
+        if (tracker === undefined) callStore(store, 'destroy', [id], 0, destroyed, req)
+        else tracker.destroyOther(id, store, destroyed)
+      }
+      destroyOwnerSessions(store, owner, this.id, tracker?.storeTimeout ?? 0, req, destroyOne, (err, destroyed) => {
         if (!err) debug(req, 'destroyed %d other sessions', destroyed)
         done(err, destroyed)
       })

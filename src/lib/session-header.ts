@@ -6,7 +6,7 @@
 
 import type { AnyResponse, SessionRequest } from '../types.js'
 import { debug } from './debug.js'
-import { decodeCookieValue, verifiedId, type Secrets } from './signing.js'
+import { decodeCookieValue, signSessionId, verifiedId, type Secrets } from './signing.js'
 
 /**
  * The longest header value read, in characters: a default signed ID is 78; anything longer than this is not one
@@ -25,7 +25,7 @@ const PLAIN_HEADER_VALUE = /^[\x21-\x24\x26-\x2b\x2d-\x7e]+$/
  * lines with commas), longer than {@link MAX_HEADER_VALUE_LENGTH}, unsigned or whose signature no secret
  * verifies is ignored, with a debug line, as a bad cookie is. The URL-encoded form (`s%3A...`) is accepted too.
  */
-export function readSessionIdHeader(req: SessionRequest, name: string | undefined, secrets: Secrets): string | undefined {
+export function readSessionIdHeader(req: SessionRequest, name: string | undefined, secrets: Secrets): HeaderSessionId | undefined {
   if (name === undefined) return undefined
   const value: unknown = req.headers[name]
   if (value === undefined || value === '') return undefined
@@ -37,7 +37,26 @@ export function readSessionIdHeader(req: SessionRequest, name: string | undefine
     debug(req, '%s header longer than %s characters, ignored', name, MAX_HEADER_VALUE_LENGTH)
     return undefined
   }
-  return verifiedId(req, decodeCookieValue(value), secrets, `${name} header`)
+  const signed = decodeCookieValue(value)
+  const id = verifiedId(req, signed, secrets, `${name} header`)
+  if (id === undefined) return undefined
+  // a value signed with an older secret is sent again, signed with the first, so that the client follows a rotation
+  return { id, stale: secrets.length > 1 && signSessionId(id, secrets) !== signed }
+}
+
+/** A session ID the request header carried, verified; `stale` when an older secret, not the first, signed it. */
+export interface HeaderSessionId {
+  id: string
+  stale: boolean
+}
+
+/**
+ * A response that carries a session ID in a header must not be kept by a shared cache: without a `Set-Cookie`
+ * (`cookie: false`), caches and CDNs would store it like any other response and give the ID to other clients.
+ * Sets `Cache-Control: private, no-store` unless the application set a `Cache-Control` itself.
+ */
+export function keepOutOfSharedCaches(res: AnyResponse): void {
+  if (!res.hasHeader('cache-control')) res.setHeader('Cache-Control', 'private, no-store')
 }
 
 /**

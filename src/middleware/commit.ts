@@ -10,7 +10,7 @@ import { warnOnce } from '../lib/deprecate.js'
 import { publishSessionEvent } from '../lib/diagnostics.js'
 import { isSecure } from '../lib/secure.js'
 import { appendSetCookie, removeSetCookie, serializeClearingCookie, serializeSessionCookie } from '../lib/set-cookie.js'
-import { removeSessionHeader, sessionHeaderValue } from '../lib/session-header.js'
+import { keepOutOfSharedCaches, removeSessionHeader, sessionHeaderValue } from '../lib/session-header.js'
 import { signSessionId } from '../lib/signing.js'
 import { callStore } from '../lib/store-call.js'
 import { ServerResponse } from 'node:http'
@@ -54,7 +54,10 @@ export function writeSessionCookie(state: RequestState): void {
       return
     }
 
-    if (!shouldSetCookie(state, req, sess)) return
+    const setCookie = shouldSetCookie(state, req, sess)
+    // a header signed with an older secret is signed anew, as long as the session goes on under that ID
+    const resignHeader = state.staleHeader && state.cookieId === req.sessionID
+    if (!setCookie && !resignHeader) return
 
     if (sess.cookie.secure && !isSecure(req, config.trustProxy)) {
       debug(req, '%s: Secure cookie not sent on an insecure request', req.sessionID)
@@ -63,25 +66,27 @@ export function writeSessionCookie(state: RequestState): void {
     }
 
     // touchAfter: an unchanged session keeps its stored expiry in the cookie; a later change still pushes the store's
-    if (!state.touched && !leavesExpiry(state, req, sess)) {
+    if (setCookie && !state.touched && !leavesExpiry(state, req, sess)) {
       sess.touch()
       state.touched = true
     }
 
-    // shouldSetCookie said yes only for a string ID
+    // both decisions say yes only for a string ID
     const signed = signSessionId(req.sessionID as string, state.secrets)
-    if (config.header !== undefined && state.cookieId !== req.sessionID) {
-      // a new or regenerated session: the client learns its ID from the header too
+    if (config.header !== undefined && (state.cookieId !== req.sessionID || resignHeader)) {
+      // a new or regenerated session, or a rotated secret: the client learns the value from the header too
       state.sessionHeader = sessionHeaderValue(signed)
       state.res.setHeader(config.header, state.sessionHeader)
+      keepOutOfSharedCaches(state.res)
       debug(req, 'sending %s in the %s header', req.sessionID, config.header)
     }
-    if (!config.sendCookie) return
+    if (!setCookie || !config.sendCookie) return
     const value = serializeSessionCookie(config.name, signed, sess.cookie.data)
     debugSetCookie(req, value)
     appendSetCookie(state.res, value)
     state.sessionCookie = value
   } catch (err) {
+    state.failed = true
     setImmediate(state.next, err)
   }
 }
@@ -247,8 +252,9 @@ export function endResponse(state: RequestState, args: EndArgs): AnyResponse | f
       commit = decideCommit(state)
     }
   } catch (err) {
-    // e.g. session data that JSON cannot represent: passed on after the response, as store errors are
-    setImmediate(state.next, err)
+    // e.g. session data that JSON cannot represent: passed on after the response, as store errors are, and once
+    // (the Set-Cookie decision, which serializes the session too, may have passed it on already)
+    if (!state.failed) setImmediate(state.next, err)
     commit = undefined
   }
 

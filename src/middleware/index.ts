@@ -261,7 +261,9 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
     }
     // a valid session cookie wins over the header; with the cookie off (`cookie: false`) it is not read
     const cookieId = config.sendCookie ? readSessionId(req, config.name, secrets) : undefined
-    state.cookieId = req.sessionID = cookieId ?? readSessionIdHeader(req, config.header, secrets)
+    const fromHeader = cookieId === undefined ? readSessionIdHeader(req, config.header, secrets) : undefined
+    state.staleHeader = fromHeader?.stale === true
+    state.cookieId = req.sessionID = cookieId ?? fromHeader?.id
 
     onHeaders(response as Parameters<typeof onHeaders>[0], () => {
       state.snapshot = undefined

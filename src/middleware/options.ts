@@ -236,6 +236,13 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
   }
 
   const secrets = normaliseSecrets(opts.secret)
+  const touchAfter = optionalMilliseconds(opts.touchAfter, 'touchAfter')
+  const maxAge = typeof cookie === 'object' ? (cookie as CookieOptions).maxAge : undefined
+  if (touchAfter > 0 && typeof maxAge === 'number' && touchAfter >= maxAge) {
+    // the stored expiry would never be pushed forward by a request that changes nothing
+    throw new TypeError(optionMessage('touchAfter option', `fewer milliseconds than cookie.maxAge (${maxAge})`, touchAfter,
+      'a small part of it, e.g. a minute for a day'))
+  }
 
   return {
     name,
@@ -259,7 +266,7 @@ export function resolveOptions(options: SessionOptions | undefined, defaultStore
     track: track === true,
     header,
     sendCookie,
-    touchAfter: optionalMilliseconds(opts.touchAfter, 'touchAfter'),
+    touchAfter,
   }
 }
 

@@ -51,6 +51,10 @@ export class RequestState implements RequestTracker {
   sessionCookie: string | undefined = undefined
   /** The session ID header value (the `header` option) this response carries, if any. */
   sessionHeader: string | undefined = undefined
+  /** Whether the session ID came in the `header`, signed with an older secret: the response signs it anew. */
+  staleHeader = false
+  /** Whether an error of the Set-Cookie decision was passed on: the end of the response does not pass it again. */
+  failed = false
   /** Undoes the hold on the response (see `holdResponse`) before it is really ended. */
   releaseResponse: (() => void) | undefined = undefined
   /** The response's `end` before this middleware replaced it. */
@@ -108,6 +112,10 @@ export class RequestState implements RequestTracker {
 
   destroy(id: string, store: Store, done: SessionCallback): void {
     this.destroyedId = id
+    destroySession(this, store, id, done)
+  }
+
+  destroyOther(id: string, store: Store, done: SessionCallback): void {
     destroySession(this, store, id, done)
   }
 

@@ -131,6 +131,39 @@ describe('header option', () => {
     assert.notEqual(idIn(dropped.headers[HEADER]), idIn(value))
   })
 
+  it('a value signed with an older secret is sent back signed with the first, so that the client follows the rotation', async () => {
+    const store = new session.MemoryStore()
+    const readOnly: Handler = (req, res) => res.end(String(req.session.views ?? 0))
+    const before = await request(headerServer({ store, secret: 'old secret', cookie: false })).get('/').expect(200)
+    const old = before.headers[HEADER] as string
+    const rotated = headerServer({ store, secret: ['new secret', 'old secret'], cookie: false }, readOnly)
+    // a request that changes nothing still gets the re-signed value, and nothing else
+    const resigned = await request(rotated).get('/').set(HEADER, old).expect(200, '1')
+    assert.equal(resigned.headers[HEADER], signedId(idIn(old), 'new secret'))
+    assert.equal(resigned.headers['set-cookie'], undefined)
+    // with it, the session survives the old secret's removal
+    await request(headerServer({ store, secret: 'new secret', cookie: false })).get('/').set(HEADER, resigned.headers[HEADER] as string)
+      .expect(200, `${idIn(old)} 2`)
+    // a value signed with the first secret is not sent again
+    const current = await request(rotated).get('/').set(HEADER, resigned.headers[HEADER] as string).expect(200)
+    assert.equal(current.headers[HEADER], undefined)
+  })
+
+  it('a response carrying the ID in the header is kept out of shared caches, unless the app chose its Cache-Control', async () => {
+    const res = await request(headerServer({ cookie: false })).get('/').expect(200)
+    assert.equal(res.headers['cache-control'], 'private, no-store')
+    const chosen: Handler = (req, res) => {
+      req.session.views = 1
+      res.setHeader('Cache-Control', 'no-cache')
+      res.end('ok')
+    }
+    const own = await request(headerServer({ cookie: false }, chosen)).get('/').expect(200)
+    assert.equal(own.headers['cache-control'], 'no-cache')
+    assert.ok(own.headers[HEADER])
+    const unsent = await request(headerServer({}, (req, res) => res.end('no session data'))).get('/').expect(200)
+    assert.equal(unsent.headers['cache-control'], undefined, 'no header, no Cache-Control')
+  })
+
   it('a request with both: a valid cookie wins over the header', async () => {
     const server = headerServer()
     const a = await request(server).get('/').expect(200)

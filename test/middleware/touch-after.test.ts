@@ -242,6 +242,13 @@ describe('touchAfter option', () => {
         )
       })
     }
+    it('refuses a touchAfter not below cookie.maxAge: a session that never changes would never be touched', () => {
+      assert.throws(
+        () => session({ secret: 'keyboard cat', resave: false, saveUninitialized: false, cookie: { maxAge: 60_000 }, touchAfter: 60_000 }),
+        { name: 'TypeError', message: 'touchAfter option must be fewer milliseconds than cookie.maxAge (60000) (got number 60000); a small part of it, e.g. a minute for a day' },
+      )
+      session({ secret: 'keyboard cat', resave: false, saveUninitialized: false, cookie: { maxAge: 60_001 }, touchAfter: 60_000 })
+    })
   })
 })
 

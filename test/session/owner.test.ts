@@ -5,6 +5,7 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import http from 'node:http'
 import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
@@ -373,5 +374,67 @@ describe('MemoryStore owner index and its public sessions object', () => {
     assert.deepEqual(await listed(store, 'ann'), [])
     assert.deepEqual(await listed(store, 'ben'), ['b'])
     store.close()
+  })
+
+  it('destroyOwner destroys only live sessions still of that owner', async () => {
+    const store = new session.MemoryStore()
+    const cookie = { expires: new Date(Date.now() + 60_000), originalMaxAge: 60_000 }
+    store.set('a', { cookie, __sessionOwner: 'ann' } as any)
+    store.set('b', { cookie, __sessionOwner: 'ann' } as any)
+    store.set('c', { cookie: { expires: new Date(Date.now() - 1), originalMaxAge: 1 }, __sessionOwner: 'ann' } as any)
+    store.sessions.b = JSON.stringify({ cookie, __sessionOwner: 'ben' })
+    const destroyed = await new Promise((resolve) => store.destroyOwner('ann', (_err, n) => resolve(n)))
+    assert.equal(destroyed, 1, 'only a: b is ben\'s now, c has expired')
+    assert.deepEqual(Object.keys(store.sessions), ['b'])
+    store.close()
+  })
+})
+
+describe('owner index: errors reported once, and destroys in turn with saves', () => {
+  it('an owner function that throws reaches next(err) once, with cookie decisions that serialize the session too', async () => {
+    const middleware = session({ secret: 's', resave: false, saveUninitialized: false, owner: () => { throw new Error('bad owner') } })
+    const errors: unknown[] = []
+    const server = http.createServer((req: any, res) => {
+      middleware(req, res, (err?: unknown) => {
+        if (err) return void errors.push(err)
+        req.session.user = 'alice'
+        res.end('ok')
+      })
+    })
+    await request(server).get('/').expect(200, 'ok')
+    await delay(50)
+    assert.equal(errors.length, 1)
+  })
+
+  it('concurrency: serialize: a store without an index destroys the other sessions in turn with their saves', async () => {
+    /** A store without patch nor index, whose reads of one chosen session are slow. */
+    class SlowStore extends ScannedStore {
+      slow: string | undefined
+      override get(sid: string, callback: (err: any, sess?: any) => void): void {
+        if (sid !== this.slow) return super.get(sid, callback)
+        // read now, answered later: what a slow network gives
+        super.get(sid, (err, sess) => setTimeout(callback, 100, err, sess))
+      }
+    }
+    const store = new SlowStore()
+    ;(store as { patch?: unknown }).patch = undefined
+    const server = app(store, { concurrency: 'serialize' })
+    server.get('/work', (req: any, res) => {
+      req.session.n = 1
+      setTimeout(() => res.end('worked'), 10)
+    })
+    const alice = await login(server, 'alice')
+    const other = await login(server, 'alice')
+    const aliceId = (await alice.get('/list').expect(200)).body[0].id
+    const otherId = Object.keys(store.sessions).find((sid) => sid !== aliceId)!
+    store.slow = otherId
+    // the other device's save re-reads its session slowly; the logout of the others runs meanwhile
+    const working = other.get('/work')
+    const pending = working.then((res) => res)
+    await delay(150)
+    assert.deepEqual((await alice.post('/others').expect(200)).body, { destroyed: 1 })
+    assert.equal((await pending).text, 'worked')
+    await delay(150)
+    assert.equal(store.sessions[otherId], undefined, 'the racing save did not bring the session back')
   })
 })
