@@ -495,7 +495,7 @@ function checkOwner(method: string, owner: unknown): string {
   return owner
 }
 
-/** The members and scores of a ZRANGE ... WITHSCORES reply: a flat array (RESP2) or an array of pairs (RESP3). */
+/** The members and scores of a ZRANGE ... WITHSCORES or ZSCAN reply: a flat array (RESP2) or an array of pairs (RESP3). */
 function scoredMembers(reply: unknown): Array<[string, number]> {
   const members: Array<[string, number]> = []
   if (!Array.isArray(reply)) return members
@@ -788,8 +788,8 @@ export class RedisStore extends AsyncStore {
 
   /**
    * Destroys every session of `owner` except `options.except`, and resolves how many. A session that has moved to
-   * another owner is left alone. One script on a single server, whatever the number of sessions; on a cluster one
-   * ZRANGE per 1000 members, one conditional delete per session (sent concurrently), then one repair of the set.
+   * another owner is left alone. One script on a single server, whatever the number of sessions; on a cluster a
+   * ZSCAN of the set, one conditional delete per session (sent concurrently), then one repair of the set.
    */
   override destroyOwner(owner: string, options?: DestroyOwnerOptions): Promise<number>
   override destroyOwner(owner: string, options: DestroyOwnerOptions, callback: AsyncStoreCallback<number>): void
@@ -855,13 +855,16 @@ export class RedisStore extends AsyncStore {
       const keep = except === undefined ? ['0'] : ['1', except]
       return Number(await evalScript(adapter, DESTROY_OWNER, ownerKey, [...this.indexArgs(), json, ...keep]))
     }
-    const members: Array<[string, number]> = []
-    for (let start = 0; ; start += OWNER_PAGE) {
-      const found = scoredMembers(await adapter.command(ownerKey, ['ZRANGE', ownerKey, String(start), String(start + OWNER_PAGE - 1), 'WITHSCORES']))
-      members.push(...found)
-      if (found.length < OWNER_PAGE) break
-    }
-    const targets = members.filter(([sid]) => sid !== except)
+    // ZSCAN, not pages by rank: a write meanwhile moves its member to the end, which would shift another past a
+    // page boundary; a scan returns every member present from its start to its end (some twice)
+    const members = new Map<string, number>()
+    let cursor = '0'
+    do {
+      const reply = await adapter.command(ownerKey, ['ZSCAN', ownerKey, cursor, 'COUNT', String(OWNER_PAGE)]) as unknown[]
+      cursor = text(reply[0])
+      for (const [sid, score] of scoredMembers(reply[1])) members.set(sid, score)
+    } while (cursor !== '0')
+    const targets = [...members].filter(([sid]) => sid !== except)
     const results = await inBatches(targets, ([sid]) => evalScript(adapter, DESTROY_IF_OWNER, this.prefix + sid, [json]))
     // every target is stale now: destroyed, gone, or another owner's
     await this.repairOwner(ownerKey, targets)

@@ -420,6 +420,39 @@ for (const env of envs) {
       }
     })
 
+    if (env.cluster && env.name.includes(`redis ${pkgVersion('redis')}`)) {
+      it('on a cluster, destroyOwner misses no session while other sessions of the owner are written meanwhile', async () => {
+        const { client, close } = await env.connect()
+        const prefix = `moving${++run}:`
+        let store: RedisStore | undefined
+        let reads = 0
+        // after each read of the owner's set, a device of the owner is touched (a poll), moving its member
+        const meddling: any = {
+          sendCommand: async (key: string, ro: boolean, args: string[]) => {
+            const reply = await client.sendCommand(key, ro, args)
+            if (/^(ZRANGE|ZSCAN)$/i.test(args[0]!) && reads < 5) {
+              reads++
+              await store!.touch(`m${String(reads).padStart(5, '0')}`, data('mover'))
+            }
+            return reply
+          },
+          masters: client.masters,
+          nodeClient: (node: unknown) => client.nodeClient(node),
+        }
+        try {
+          store = new RedisStore({ client: meddling, prefix })
+          const n = 2500
+          for (let start = 0; start < n; start += 250) {
+            await Promise.all(Array.from({ length: 250 }, (_, i) => store!.set(`m${String(start + i).padStart(5, '0')}`, data('mover'))))
+          }
+          assert.equal(await store.destroyOwner('mover', { except: 'm00000' }), n - 1)
+          assert.deepEqual(ids(await store.sessionsOf('mover', { limit: 5000 })), ['m00000'])
+        } finally {
+          await close()
+        }
+      })
+    }
+
     if (env.name.includes(`redis ${pkgVersion('redis')}`)) {
       it('round trips of destroyOwner and sessionsOf, counted at the client; no SCAN or KEYS', async () => {
         const { client, close } = await env.connect()
