@@ -6,7 +6,7 @@ import {
 } from './core/owner.js'
 import { Store, type SessionChanges, type StoredSession } from './core/store.js'
 import { publishSessionEvent } from './lib/diagnostics.js'
-import { jsonMembers, jsonObject } from './lib/json-members.js'
+import { jsonMembers, jsonObject, withFirstMember } from './lib/json-members.js'
 import type { SessionData } from './index.js'
 
 /** Options of the bundled {@link MemoryStore}. */
@@ -304,14 +304,27 @@ proto.length = function length(callback) {
   })
 }
 
+/**
+ * The stored text of `sid` with its cookie replaced by `cookie`; `undefined` when `sid` is not stored (or stored as
+ * `null`). A session this store wrote starts with its cookie (a `Session` holds it first): only that member is
+ * rewritten, without parsing the rest; any other text is parsed, given the cookie and serialized again.
+ */
+function touchedText(store: MemoryStore, sid: string, cookie: unknown): string | undefined {
+  if (!isStored(store, sid)) return undefined
+  const text = sessionRecords(store)[sid] as string
+  const cookieJson = JSON.stringify(cookie) as string | undefined
+  const touched = cookieJson === undefined ? undefined : withFirstMember(text, 'cookie', cookieJson)
+  if (touched !== undefined) return touched
+  const current = JSON.parse(text) as StoredSession | null
+  if (!current) return undefined
+  current.cookie = cookie as StoredSession['cookie']
+  return JSON.stringify(current)
+}
+
 proto.touch = function touch(sid, session, callback) {
-  let current: StoredSession | null | undefined
   try {
-    current = readSession(this, sid)
-    if (current) {
-      current.cookie = session.cookie
-      writeSession(this, sid, JSON.stringify(current), expiryOf(session.cookie), KEEP_OWNER)
-    }
+    const text = touchedText(this, sid, session.cookie)
+    if (text !== undefined) writeSession(this, sid, text, expiryOf(session.cookie), KEEP_OWNER)
   } catch (err) {
     if (callback) setImmediate(callback, err)
     return

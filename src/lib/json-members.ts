@@ -113,3 +113,22 @@ export function jsonObject(members: Map<string, string>): string {
   for (const [key, value] of members) text += (text === '' ? '{' : ',') + JSON.stringify(key) + ':' + value
   return text === '' ? '{}' : text + '}'
 }
+
+/**
+ * `text` (a JSON object text) with the value of its first member replaced by `valueJson`, when that member is
+ * `key` (written without escapes or spaces, `{"key":`, as `JSON.stringify` writes it) and no other member of that
+ * key follows (a repeated key would win when parsed); `undefined` otherwise, for the caller to parse and rewrite
+ * the text. The other members keep their text as it stands; only the replaced value is delimited (not validated).
+ */
+export function withFirstMember(text: string, key: string, valueJson: string): string | undefined {
+  const keyJson = JSON.stringify(key)
+  const prefix = '{' + keyJson + ':'
+  if (!text.startsWith(prefix)) return undefined
+  const end = endOfValue(text, prefix.length)
+  if (end < 0) return undefined
+  const next = text.charCodeAt(end)
+  if (!(next === COMMA || (next === CLOSE_BRACE && end === text.length - 1))) return undefined
+  // another member of that key, written plainly or with \u escapes (JSON.stringify writes them in no key's letters)
+  if (text.includes(keyJson, end) || text.includes('\\u', end)) return undefined
+  return prefix + valueJson + text.slice(end)
+}

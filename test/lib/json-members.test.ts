@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { jsonMembers, jsonObject } from '../../src/lib/json-members.js'
+import { jsonMembers, jsonObject, withFirstMember } from '../../src/lib/json-members.js'
 import { applyChanges, applyChangesToJson } from '../../src/core/changes.js'
 
 const objects = fc.dictionary(fc.string(), fc.jsonValue())
@@ -50,5 +50,27 @@ describe('applyChangesToJson', () => {
       const actual = JSON.parse(jsonObject(applyChangesToJson(jsonMembers(text)!, all)))
       assert.deepEqual(actual, expected)
     }), { numRuns: 300 })
+  })
+})
+
+describe('withFirstMember', () => {
+  it('gives what parsing, replacing the member and serializing again gives, or undefined', () => {
+    fc.assert(fc.property(objects, fc.jsonValue(), fc.jsonValue(), (rest, first, replacement) => {
+      const obj = JSON.parse(JSON.stringify({ cookie: first, ...rest }))
+      const text = JSON.stringify(obj)
+      const touched = withFirstMember(text, 'cookie', JSON.stringify(replacement))
+      obj.cookie = JSON.parse(JSON.stringify(replacement))
+      if (touched !== undefined) assert.equal(touched, JSON.stringify(obj))
+      else assert.ok(text.includes('\\u') || text.indexOf('"cookie"', 1) !== -1, `declined ${text}`)
+    }), { numRuns: 300 })
+  })
+
+  it('declines text whose first member is another key, a repeated key, or text that is not an object', () => {
+    for (const text of ['{"a":1,"cookie":{}}', '{"cookie":{},"cookie":{}}', '{"cookie":{},"\\u0063ookie":{}}', '{ "cookie":{}}',
+      '{"cookie":{}x', '{"cookie":{', 'null', '{"cookie":{}} ']) {
+      assert.equal(withFirstMember(text, 'cookie', '{"a":1}'), undefined, text)
+    }
+    assert.equal(withFirstMember('{"cookie":{"p":"}"}}', 'cookie', '{"a":1}'), '{"cookie":{"a":1}}')
+    assert.equal(withFirstMember('{"cookie":null,"x":[1]}', 'cookie', '{"a":1}'), '{"cookie":{"a":1},"x":[1]}')
   })
 })

@@ -151,6 +151,18 @@ describe('MemoryStore', () => {
     assert.deepEqual(got.cookie, { originalMaxAge: 3600000, expires: later.toISOString(), httpOnly: false, path: '/x' })
   })
 
+  it('touch replaces the cookie of a session stored with its cookie last, or stored twice in the text', async () => {
+    const store = new MemoryStore()
+    const later = new Date(Date.now() + 3600000)
+    const cookie = { originalMaxAge: 3600000, expires: later, httpOnly: true, path: '/' }
+    store.sessions.last = JSON.stringify({ user: 'tj', cookie: { originalMaxAge: 1, expires: future(), path: '/' } })
+    store.sessions.twice = `{"cookie":{"path":"/"},"user":"tj","cookie":${JSON.stringify({ originalMaxAge: 1, expires: future() })}}`
+    for (const id of ['last', 'twice']) {
+      await call(store, 'touch', id, { cookie })
+      assert.deepEqual(JSON.parse(store.sessions[id]), { ...(id === 'last' ? { user: 'tj' } : {}), cookie: { ...cookie, expires: later.toISOString() }, ...(id === 'twice' ? { user: 'tj' } : {}) }, id)
+    }
+  })
+
   it('touch does not create a missing or expired session', async () => {
     const store = new MemoryStore()
     await call(store, 'touch', 'missing', data({}, future()))

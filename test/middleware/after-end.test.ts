@@ -140,4 +140,40 @@ describe('after res.end(), while the session is saved: as on a bare node:http se
     assert.equal(ours.body, 'a')
     assert.deepEqual(errors, ['ERR_STREAM_WRITE_AFTER_END'])
   })
+
+  it('gives the response back its own methods once it is sent, none of them enumerable', async () => {
+    const middleware = session({ secret: 'keyboard cat', resave: false, saveUninitialized: true, store: new SlowStore() })
+    const names = ['write', 'setHeader', 'appendHeader', 'removeHeader'] as const
+    const seen: string[] = []
+    const server = http.createServer((req, res) => {
+      const before = names.map((name) => res[name])
+      middleware(req, res, (err?: unknown) => {
+        assert.ifError(err)
+        const sess = (req as unknown as { session: { count?: number } }).session
+        sess.count = (sess.count ?? 0) + 1
+        res.on('finish', () => {
+          seen.push(names.filter((name, i) => res[name] !== before[i]).join(',') || 'same')
+          seen.push(names.filter((name) => Object.keys(res).includes(name)).join(',') || 'none')
+        })
+        res.end('ok')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = server.address() as AddressInfo
+      const get = (cookie?: string) => new Promise<string | undefined>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, agent: false, headers: cookie ? { cookie } : {} }, (res) => {
+          res.resume()
+          res.on('end', () => resolve(res.headers['set-cookie']?.[0]?.split(';')[0]))
+        }).on('error', reject)
+      })
+      const cookie = await get()
+      // a new session (saved whole, the response's write held) and a loaded one changed (a patch, its headers held too)
+      await get(cookie)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+    assert.deepEqual(seen, ['same', 'none', 'same', 'none'])
+  })
 })
