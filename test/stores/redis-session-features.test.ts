@@ -8,16 +8,12 @@
  *   node scripts/test.js test/stores/redis-session-features.test.ts
  */
 import assert from 'node:assert/strict'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
-import { createClient, createCluster } from 'redis'
-import { Cluster, Redis } from 'ioredis'
 import { RedisStore } from 'express-session/redis'
-import { clusterSkipReason, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
-import { skipUnless, startRedis, type RedisServer } from '../support/servers.js'
-import { pkgVersion } from '../support/store-harness.js'
+import { redisEnvs } from '../support/redis-envs.js'
 
 type Agent = ReturnType<typeof request.agent>
 
@@ -26,129 +22,7 @@ const LAST_SEEN = '__sessionLastSeen'
 const HEADER = 'x-session-id'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-let serverStart: Promise<RedisServer> | undefined
-function server(): Promise<RedisServer> {
-  return (serverStart ??= startRedis())
-}
-let clusterStart: Promise<RedisCluster> | undefined
-function cluster(): Promise<RedisCluster> {
-  return (clusterStart ??= startRedisCluster())
-}
-after(async () => {
-  if (serverStart) await (await serverStart.catch(() => undefined))?.stop()
-  if (clusterStart) await (await clusterStart.catch(() => undefined))?.stop()
-})
-
-/** What the tests read below the store: works on a single server and on a cluster. */
-interface Probe {
-  zRange(key: string, start: number, stop: number): Promise<string[]>
-  pTTL(key: string): Promise<number>
-  exists(key: string): Promise<number>
-  hGet(key: string, field: string): Promise<string | null | undefined>
-}
-
-interface Env {
-  name: string
-  cluster: boolean
-  skip: string | undefined
-  /** A connected client, a probe, and how to close both. */
-  connect(): Promise<{ client: any; probe: Probe; close(): Promise<void> }>
-  /** INFO commandstats calls of `command` summed over the server or every master. */
-  calls(command: string): Promise<number>
-}
-
-async function nodeProbe(): Promise<{ probe: Probe; close(): Promise<unknown> }> {
-  const probe = createClient({ url: (await server()).url })
-  await probe.connect()
-  return { probe: probe as unknown as Probe, close: () => probe.close() }
-}
-
-async function clusterProbe(): Promise<{ probe: Probe; close(): Promise<unknown> }> {
-  const c = await cluster()
-  const probe = createCluster({ rootNodes: c.rootNodes.map((n) => ({ url: n.url })) })
-  probe.on('error', () => undefined)
-  await probe.connect()
-  return { probe: probe as unknown as Probe, close: () => probe.close() }
-}
-
-function parseCalls(info: string, command: string): number {
-  const match = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info)
-  return match ? Number(match[1]) : 0
-}
-
-async function singleCalls(command: string): Promise<number> {
-  const { probe, close } = await nodeProbe()
-  try {
-    return parseCalls(await (probe as any).info('commandstats'), command)
-  } finally {
-    await close()
-  }
-}
-
-async function clusterCalls(command: string): Promise<number> {
-  const c = await cluster()
-  let sum = 0
-  for (const port of await c.masters()) sum += parseCalls(await c.command(port, 'INFO', 'commandstats'), command)
-  return sum
-}
-
-const single = skipUnless('redis')
-const onCluster = clusterSkipReason()
-
-const envs: Env[] = [
-  {
-    name: `single server, redis ${pkgVersion('redis')}`,
-    cluster: false,
-    skip: single,
-    connect: async () => {
-      const client = createClient({ url: (await server()).url })
-      await client.connect()
-      const { probe, close } = await nodeProbe()
-      return { client, probe, close: async () => { await client.close(); await close() } }
-    },
-    calls: singleCalls,
-  },
-  {
-    name: `single server, ioredis ${pkgVersion('ioredis')}`,
-    cluster: false,
-    skip: single,
-    connect: async () => {
-      const client = new Redis((await server()).url, { lazyConnect: true })
-      await client.connect()
-      const { probe, close } = await nodeProbe()
-      return { client, probe, close: async () => { await client.quit(); await close() } }
-    },
-    calls: singleCalls,
-  },
-  {
-    name: `cluster, redis ${pkgVersion('redis')} createCluster`,
-    cluster: true,
-    skip: onCluster,
-    connect: async () => {
-      const c = await cluster()
-      const client = createCluster({ rootNodes: c.rootNodes.map((n) => ({ url: n.url })) })
-      client.on('error', () => undefined)
-      await client.connect()
-      const { probe, close } = await clusterProbe()
-      return { client, probe, close: async () => { await client.close(); await close() } }
-    },
-    calls: clusterCalls,
-  },
-  {
-    name: `cluster, ioredis ${pkgVersion('ioredis')} Cluster`,
-    cluster: true,
-    skip: onCluster,
-    connect: async () => {
-      const c = await cluster()
-      const client = new Cluster(c.rootNodes.map(({ host, port }) => ({ host, port })), { lazyConnect: true })
-      client.on('error', () => undefined)
-      await client.connect()
-      const { probe, close } = await clusterProbe()
-      return { client, probe, close: async () => { await client.quit(); await close() } }
-    },
-    calls: clusterCalls,
-  },
-]
+const envs = redisEnvs()
 
 /** An Express app with the session middleware on `store` (owner: the `user` in the session, track: true). */
 function app(store: session.Store, options: Partial<session.SessionOptions> = {}, errors: unknown[] = []): express.Express {
