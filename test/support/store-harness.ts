@@ -371,7 +371,7 @@ export function describeStore<S extends AnyStore>(fixture: StoreFixture<S>): voi
           : `the store keeps a browser-session session for its default lifetime: ${Math.round((raw.expiresAt - Date.now()) / 60_000)} min`)
       })
 
-      it('owner: the sessions of one user are listed, and logged out everywhere else (the fallback over all())', async (t) => {
+      it('owner: the sessions of one user are listed, and logged out everywhere else (the store\'s owner index, or the fallback over all())', async (t) => {
         const brokenAll = fixture.conformance?.knownIssues?.all
         if (brokenAll !== undefined) {
           t.skip(`the fallback needs all() to give sessions: ${brokenAll}`)
