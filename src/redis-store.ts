@@ -246,6 +246,11 @@ local function reindex(old, new, ttl)
     if stored_owner(ARGV[3] .. member) ~= new then redis.call('ZREM', nkey, member) end
   end
 end
+-- deletes the session and its member in its owner's set (old: the stored owner field)
+local function remove_session(old)
+  redis.call('DEL', KEYS[1])
+  reindex(old, false, 0)
+end
 -- with ARGV[i] = '' nothing is expected; '=' .. json expects the stored owner field to be json ('=' alone: none)
 local function unexpected(i, owner)
   return ARGV[i] ~= '' and ARGV[i] ~= '=' .. (owner or '')
@@ -264,9 +269,7 @@ return 1
 
 /** `destroy` on a single server: ARGV = index (3). Deletes the session and its member in its owner's set. */
 const DESTROY_SCRIPT = `${INDEX_LUA}
-local old = stored_owner(KEYS[1])
-redis.call('DEL', KEYS[1])
-reindex(old, false, 0)
+remove_session(stored_owner(KEYS[1]))
 return 1
 `
 
@@ -283,8 +286,7 @@ local old = redis.call('HGET', KEYS[1], OWNER_FIELD)
 if unexpected(6, old) then return {'owner', old or ''} end
 local ttl = tonumber(ARGV[4])
 if ttl <= 0 then
-  redis.call('DEL', KEYS[1])
-  reindex(old, false, 0)
+  remove_session(old)
   return 1
 end
 local last = 6 + 2 * tonumber(ARGV[5])
@@ -306,8 +308,7 @@ local old = stored_owner(KEYS[1])
 if unexpected(6, old) then return {'owner', old or ''} end
 local ttl = tonumber(ARGV[4])
 if ttl <= 0 then
-  redis.call('DEL', KEYS[1])
-  reindex(old, false, 0)
+  remove_session(old)
   return 1
 end
 if t == 'hash' and ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'cookie', ARGV[5]) end

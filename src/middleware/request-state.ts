@@ -60,8 +60,10 @@ export class RequestState implements RequestTracker {
   /** The response's `end` before this middleware replaced it. */
   originalEnd: AnyResponse['end'] | undefined = undefined
   /**
-   * `touchAfter`: the expiry (ms since the epoch) of the session as loaded, when its touch may be deferred (see
-   * {@link touchDeferred}); `undefined` otherwise. Set once, at load.
+   * `touchAfter`: the expiry (ms since the epoch) of the session as loaded, when it was pushed forward less than
+   * `touchAfter` ago (see {@link expiryFresh}), so that a request saving nothing may leave it as it is: the store is
+   * not touched and the cookie not reset. `undefined` otherwise, and always with `resave: true` (every request saves)
+   * or a store without `touch`. Set once, at load; {@link leavesExpiry} adds what the request did.
    */
   freshExpiry: number | undefined = undefined
 
@@ -136,18 +138,8 @@ export class RequestState implements RequestTracker {
   }
 
   /**
-   * `touchAfter`: whether the session was loaded with an expiry pushed forward less than `touchAfter` ago (see
-   * {@link expiryFresh}), so that a request saving nothing leaves that expiry as it is: the store is not touched and
-   * the cookie not reset. Never with `resave: true` (every request saves) or a store without `touch`. Decided once,
-   * at load; {@link leavesExpiry} adds what the request did.
-   */
-  get touchDeferred(): boolean {
-    return this.freshExpiry !== undefined
-  }
-
-  /**
    * Records the session as loaded (`loaded`) or created, for change detection, and whether a loaded one's touch
-   * may be deferred ({@link touchDeferred}). Its owner is not recorded first: a loaded session whose owner is not
+   * may be deferred ({@link freshExpiry}). Its owner is not recorded first: a loaded session whose owner is not
    * yet stored is then saved with it.
    */
   remember(sess: Session, loaded: boolean, json = this.serialize(sess)): void {
@@ -231,12 +223,12 @@ export function shouldTouch(state: RequestState, req: SessionRequest, saving: bo
 
 /**
  * `touchAfter`: whether the request leaves the session's expiry as the store holds it, in the store (no `touch`) and
- * in the cookie (not reset): its touch is deferred ({@link RequestState.touchDeferred}), the session is still the
+ * in the cookie (not reset): its touch is deferred ({@link RequestState.freshExpiry}), the session is still the
  * one loaded with its expiry unchanged (an application's `touch()` or new `maxAge` moves it, and is honoured), and
  * nothing is to be saved.
  */
 export function leavesExpiry(state: RequestState, req: SessionRequest, sess: Session): boolean {
-  if (!state.touchDeferred || req.sessionID !== state.cookieId || sess.id !== state.originalId) return false
+  if (state.freshExpiry === undefined || req.sessionID !== state.cookieId || sess.id !== state.originalId) return false
   const expires = sess.cookie.expires
   return expires instanceof Date && expires.getTime() === state.freshExpiry &&
     !shouldSave(state, req, sess, currentJson(state, sess))
