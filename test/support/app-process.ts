@@ -3,7 +3,9 @@
  * prints `listening <port>`, stopped with SIGTERM (SIGKILL after 5 s), and never outliving the test process.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import type { Server } from 'node:http'
 import * as path from 'node:path'
+import type { Express } from 'express'
 
 export interface AppProcess {
   name: string
@@ -56,4 +58,22 @@ export async function stopAppProcess(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
   await exited
   clearTimeout(timer)
+}
+
+/**
+ * The app script's side: listens on 127.0.0.1 (`port`, 0 for a free one), prints `listening <port>`, and on SIGTERM
+ * closes its connections, runs `close` (the store's client) and exits.
+ */
+export function serveUntilSigterm(app: Express, port: number, close: () => Promise<unknown>): Server {
+  const server = app.listen(port, '127.0.0.1', () => {
+    const address = server.address()
+    process.stdout.write(`listening ${typeof address === 'object' && address ? address.port : ''}\n`)
+  })
+  process.once('SIGTERM', () => {
+    server.closeAllConnections()
+    server.close(() => {
+      close().finally(() => process.exit(0))
+    })
+  })
+  return server
 }

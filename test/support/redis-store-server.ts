@@ -15,6 +15,7 @@ import express from 'express'
 import session from 'express-session'
 import { RedisStore } from 'express-session/redis'
 import { createClient, createCluster } from 'redis'
+import { serveUntilSigterm } from './app-process.js'
 
 const name = process.env.SERVER_NAME ?? String(process.pid)
 
@@ -56,16 +57,7 @@ async function main(): Promise<void> {
     req.session.destroy((err) => (err ? next(err) : res.json({ server: name, destroyed: true })))
   })
 
-  const server = app.listen(0, '127.0.0.1', () => {
-    const address = server.address()
-    process.stdout.write(`listening ${typeof address === 'object' && address ? address.port : ''}\n`)
-  })
-  process.once('SIGTERM', () => {
-    server.closeAllConnections()
-    server.close(() => {
-      client.close().finally(() => process.exit(0))
-    })
-  })
+  serveUntilSigterm(app, 0, () => client.close())
 }
 
 main().catch((err) => {
