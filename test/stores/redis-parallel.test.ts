@@ -95,10 +95,17 @@ for (const backend of backends) {
     it('a logout racing a slower request that sets a key stays a logout, and the slow response sets no cookie for it', async () => {
       const created = await a!.http.request('/create')
       const cookie = cookieFrom(created)!
-      const slow = a!.http.request('/set/late?delay=700', { cookie, timeout: 30_000 })
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      // the slow request has loaded the session and waits at a gate while the other process logs out
+      const gate = `late-${Date.now()}`
+      const slow = a!.http.request(`/set/late?gate=${gate}`, { cookie, timeout: 30_000 })
+      const deadline = Date.now() + 20_000
+      while (!JSON.parse((await a!.http.request(`/held/${gate}`)).body).held) {
+        assert.ok(Date.now() < deadline, 'the slow request reached its gate')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
       const logout = await b!.http.request('/logout', { cookie })
       assert.equal(logout.status, 200)
+      await a!.http.request(`/release/${gate}`)
       const late = await slow
       assert.equal(late.status, 200)
       const setCookie = ([] as string[]).concat(late.headers['set-cookie'] ?? [])

@@ -7,7 +7,8 @@
  *
  * Prints `listening <port>` once it accepts requests; exits on SIGTERM.
  *   GET /create           a new session
- *   GET /set/:key?delay=  sets session[key] = true, after `delay` ms
+ *   GET /set/:key?gate=   sets session[key] = true; with a gate, once GET /release/:gate is called
+ *   GET /held/:gate       whether a request waits at that gate (its session loaded)
  *   GET /read             the session's keys
  *   GET /logout           req.session.destroy()
  */
@@ -32,6 +33,15 @@ async function main(): Promise<void> {
     res.setHeader('X-Server', name)
     next()
   })
+  // requests held at a gate (`/set/:key?gate=name`), with their session loaded, until `/release/:name`
+  const gates = new Map<string, () => void>()
+  app.get('/held/:gate', (req, res) => {
+    res.json({ held: gates.has(req.params.gate) })
+  })
+  app.get('/release/:gate', (req, res) => {
+    gates.get(req.params.gate)?.()
+    res.json({ released: gates.delete(req.params.gate) })
+  })
   app.use(session({
     store: new RedisStore({ client, prefix: process.env.PREFIX ?? 'par:' }),
     secret: 'the same secret on every process',
@@ -45,10 +55,13 @@ async function main(): Promise<void> {
     res.json({ server: name, id: req.sessionID })
   })
   app.get('/set/:key', (req, res) => {
-    setTimeout(() => {
+    const set = (): void => {
       data(req)[req.params.key] = true
       res.json({ server: name, key: req.params.key })
-    }, Number(req.query.delay ?? 0))
+    }
+    const gate = req.query.gate
+    if (typeof gate === 'string') gates.set(gate, set)
+    else set()
   })
   app.get('/read', (req, res) => {
     res.json({ server: name, id: req.sessionID, keys: Object.keys(req.session).filter((k) => k !== 'cookie') })
