@@ -10,7 +10,7 @@ import express from 'express'
 import request from 'supertest'
 import session from 'express-session'
 import { captureDebug } from '../support/debug-output.js'
-import { CountingStore, delay } from '../support/http.js'
+import { CountingStore, delay, waitFor } from '../support/http.js'
 
 type Agent = ReturnType<typeof request.agent>
 
@@ -308,13 +308,15 @@ describe('owner index under parallel logins, logouts and expiries (MemoryStore)'
     const users = ['ann', 'ben', 'cat']
     const devices = await Promise.all(Array.from({ length: 30 }, (_, i) => login(i % 5 === 0 ? brief : server, users[i % 3]!)))
     await Promise.all(devices.map(async (device, i) => {
-      if (i % 4 === 1) await device.post('/logout')
-      else if (i % 4 === 2) await device.post(`/login/${users[(i + 1) % 3]!}`)
-      else if (i % 7 === 3) await device.post('/relogin/ann')
-      else if (i === 8) await device.post('/others')
+      if (i % 4 === 1) await device.post('/logout').expect(200)
+      else if (i % 4 === 2) await device.post(`/login/${users[(i + 1) % 3]!}`).expect(200)
+      else if (i % 7 === 3) await device.post('/relogin/ann').expect(200)
+      else if (i === 8) await device.post('/others').expect(200)
     }))
     await delay(300)
     const expected = truth(store)
+    const live = [...expected.values()].reduce((sum, sids) => sum + sids.length, 0)
+    assert.ok(live > 0, 'some sessions are still owned: the comparison below means something')
     for (const user of users) assert.deepEqual(await listed(store, user), expected.get(user) ?? [], `the sessions of ${user}`)
     store.close()
   })
@@ -407,34 +409,44 @@ describe('owner index: errors reported once, and destroys in turn with saves', (
   })
 
   it('concurrency: serialize: a store without an index destroys the other sessions in turn with their saves', async () => {
-    /** A store without patch nor index, whose reads of one chosen session are slow. */
-    class SlowStore extends ScannedStore {
-      slow: string | undefined
+    /** A store without patch nor index that holds the answer to the save's re-read of one session until released. */
+    class GatedStore extends ScannedStore {
+      gated: string | undefined
+      reads = 0
+      release: (() => void) | undefined
+      private rereadStarted!: () => void
+      readonly reread = new Promise<void>((resolve) => { this.rereadStarted = resolve })
       override get(sid: string, callback: (err: any, sess?: any) => void): void {
-        if (sid !== this.slow) return super.get(sid, callback)
-        // read now, answered later: what a slow network gives
-        super.get(sid, (err, sess) => setTimeout(callback, 100, err, sess))
+        // the first read is the request's load; the second, the save's re-read: read now, answered when released
+        if (sid !== this.gated || ++this.reads === 1) return super.get(sid, callback)
+        super.get(sid, (err, sess) => {
+          this.release = () => callback(err, sess)
+          this.rereadStarted()
+        })
       }
     }
-    const store = new SlowStore()
+    const store = new GatedStore()
     ;(store as { patch?: unknown }).patch = undefined
     const server = app(store, { concurrency: 'serialize' })
     server.get('/work', (req: any, res) => {
       req.session.n = 1
-      setTimeout(() => res.end('worked'), 10)
+      res.end('worked')
     })
     const alice = await login(server, 'alice')
     const other = await login(server, 'alice')
     const aliceId = (await alice.get('/list').expect(200)).body[0].id
     const otherId = Object.keys(store.sessions).find((sid) => sid !== aliceId)!
-    store.slow = otherId
-    // the other device's save re-reads its session slowly; the logout of the others runs meanwhile
-    const working = other.get('/work')
-    const pending = working.then((res) => res)
-    await delay(150)
-    assert.deepEqual((await alice.post('/others').expect(200)).body, { destroyed: 1 })
-    assert.equal((await pending).text, 'worked')
-    await delay(150)
+    store.gated = otherId
+    store.scans = 0
+    // the other device's save has re-read its session; the logout of the others runs while it waits
+    const working = other.get('/work').then((res) => res)
+    await store.reread
+    const others = alice.post('/others').then((res) => res)
+    await waitFor(() => store.scans === 1, 5000, 'the logout of the others read the sessions')
+    await new Promise((resolve) => setImmediate(resolve))
+    store.release!()
+    assert.deepEqual((await others).body, { destroyed: 1 })
+    assert.equal((await working).text, 'worked')
     assert.equal(store.sessions[otherId], undefined, 'the racing save did not bring the session back')
   })
 })

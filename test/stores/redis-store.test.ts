@@ -143,7 +143,7 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
         assert.equal(hash.when, '"2020-02-29T12:34:56.789Z"')
         assert.deepEqual(JSON.parse(hash.cookie as string), JSON.parse(JSON.stringify(sess.cookie)))
         const pttl = await probe.pTTL(prefix + id)
-        assert.ok(pttl > 58_000 && pttl <= 60_000, `PTTL ${pttl} follows the cookie's 60 s`)
+        assert.ok(pttl > 50_000 && pttl <= 60_000, `PTTL ${pttl} follows the cookie's 60 s`)
         const got: any = await store.get(id)
         assert.deepEqual(got.user, { name: 'ada', roles: ['admin'] })
         assert.equal(got.when, '2020-02-29T12:34:56.789Z')
@@ -169,7 +169,7 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
         assert.equal(hash.change, '2')
         assert.equal(hash.cookie, JSON.stringify(cookie))
         const pttl = await probe.pTTL(prefix + id)
-        assert.ok(pttl > 118_000, `PTTL ${pttl} follows the new cookie`)
+        assert.ok(pttl > 100_000, `PTTL ${pttl} follows the new cookie`)
       })
 
       it('a session of 3000 keys: set, then a patch setting 1500 keys and removing 1500 (scripts unpack in chunks)', async () => {
@@ -266,7 +266,7 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
         await store.set(id, sample({ a: 1 }, 10_000))
         const touched = sample({ a: 1 }, 90_000)
         await store.touch(id, touched)
-        assert.ok((await probe.pTTL(prefix + id)) > 88_000)
+        assert.ok((await probe.pTTL(prefix + id)) > 80_000)
         assert.equal(await probe.hGet(prefix + id, 'cookie'), JSON.stringify(touched.cookie))
         const missing = sid('touch-missing')
         await store.touch(missing, touched)
@@ -290,7 +290,7 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
       assert.equal(store.prefix, 'sess:')
       await store.set('defaults', sample({ a: 1 }, null))
       const ttl = await probe.ttl('sess:defaults')
-      assert.ok(ttl > 86_390 && ttl <= 86_400, `TTL ${ttl}`)
+      assert.ok(ttl > 86_300 && ttl <= 86_400, `TTL ${ttl}`)
       await store.destroy('defaults')
     })
 
@@ -298,17 +298,17 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
       const fixed = new RedisStore({ client, prefix: 'ttl-n:', ttl: 30 })
       await fixed.set('a', sample({ a: 1 }, null))
       const pttl = await probe.pTTL('ttl-n:a')
-      assert.ok(pttl > 29_000 && pttl <= 30_000, `PTTL ${pttl}`)
+      assert.ok(pttl > 25_000 && pttl <= 30_000, `PTTL ${pttl}`)
       await fixed.set('b', sample({ a: 1 }, 60_000))
-      assert.ok((await probe.pTTL('ttl-n:b')) > 58_000, 'a cookie expiry wins over a number ttl')
+      assert.ok((await probe.pTTL('ttl-n:b')) > 50_000, 'a cookie expiry wins over a number ttl')
 
       const seen: unknown[] = []
       const byFunction = new RedisStore({ client, prefix: 'ttl-f:', ttl: (sess: any) => { seen.push(sess); return sess.long ? 500 : 5 } })
       await byFunction.set('long', sample({ long: true }, 60_000))
       await byFunction.set('short', sample({ long: false }, 60_000))
-      assert.ok((await probe.pTTL('ttl-f:long')) > 499_000)
+      assert.ok((await probe.pTTL('ttl-f:long')) > 490_000)
       const short = await probe.pTTL('ttl-f:short')
-      assert.ok(short > 4000 && short <= 5000, `PTTL ${short}`)
+      assert.ok(short > 3000 && short <= 5000, `PTTL ${short}`)
       assert.equal((seen[0] as any).long, true)
 
       const removing = new RedisStore({ client, prefix: 'ttl-0:', ttl: () => 0 })
@@ -380,7 +380,7 @@ describe('RedisStore', { skip: skipUnless('redis') }, () => {
       assert.equal(await probe.type('legacy:b'), 'hash', 'a patch converts the string to a hash')
       const hash = await probe.hGetAll('legacy:b')
       assert.deepEqual(hash, { user: '"eve"', created: '"2020-01-01T00:00:00.000Z"', cookie: JSON.stringify(cookie) })
-      assert.ok((await probe.pTTL('legacy:b')) > 118_000)
+      assert.ok((await probe.pTTL('legacy:b')) > 100_000)
 
       await probe.set('legacy:c', '"just a string"')
       await assert.rejects(store.patch('c', { set: {}, unset: [], cookie, cookieChanged: false }), /holds no session/)
