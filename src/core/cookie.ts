@@ -143,7 +143,7 @@ export class Cookie {
 
   /** Serializes a `Set-Cookie` header value for `name=value` with this cookie's attributes. */
   serialize(name: string, value: string): string {
-    return serializeSessionCookie(name, value, this.data)
+    return serializeSessionCookie(name, value, this)
   }
 
   /** The JSON form stores persist: exactly the keys of {@link Cookie.data}. */

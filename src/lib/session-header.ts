@@ -6,7 +6,7 @@
 
 import type { AnyResponse, SessionRequest } from '../types.js'
 import { debug } from './debug.js'
-import { decodeCookieValue, signSessionId, verifiedId, type Secrets } from './signing.js'
+import { decodeCookieValue, verifiedId, type Secrets, type VerifiedId } from './signing.js'
 
 /**
  * The longest header value read, in characters: a default signed ID is 78; anything longer than this is not one
@@ -24,8 +24,10 @@ const PLAIN_HEADER_VALUE = /^[\x21-\x24\x26-\x2b\x2d-\x7e]+$/
  * The verified session ID in request header `name` (lower case), if any. A value sent twice (Node joins repeated
  * lines with commas), longer than {@link MAX_HEADER_VALUE_LENGTH}, unsigned or whose signature no secret
  * verifies is ignored, with a debug line, as a bad cookie is. The URL-encoded form (`s%3A...`) is accepted too.
+ * A value an older secret signed has no `signed`: the response sends it signed with the first, so that the client
+ * follows a rotation.
  */
-export function readSessionIdHeader(req: SessionRequest, name: string | undefined, secrets: Secrets): HeaderSessionId | undefined {
+export function readSessionIdHeader(req: SessionRequest, name: string | undefined, secrets: Secrets): VerifiedId | undefined {
   if (name === undefined) return undefined
   const value: unknown = req.headers[name]
   if (value === undefined || value === '') return undefined
@@ -37,17 +39,7 @@ export function readSessionIdHeader(req: SessionRequest, name: string | undefine
     debug(req, '%s header longer than %s characters, ignored', name, MAX_HEADER_VALUE_LENGTH)
     return undefined
   }
-  const signed = decodeCookieValue(value)
-  const id = verifiedId(req, signed, secrets, `${name} header`)
-  if (id === undefined) return undefined
-  // a value signed with an older secret is sent again, signed with the first, so that the client follows a rotation
-  return { id, stale: secrets.length > 1 && signSessionId(id, secrets) !== signed }
-}
-
-/** A session ID the request header carried, verified; `stale` when an older secret, not the first, signed it. */
-export interface HeaderSessionId {
-  id: string
-  stale: boolean
+  return verifiedId(req, decodeCookieValue(value), secrets, `${name} header`)
 }
 
 /**

@@ -3,7 +3,7 @@
  * @internal
  */
 
-import { serialize, type SerializeOptions } from 'cookie'
+import { stringifySetCookie, type SerializeOptions, type SetCookie } from 'cookie'
 import type { AnyResponse } from '../types.js'
 import { optionMessage } from './describe-value.js'
 
@@ -31,10 +31,30 @@ function refusalOf(err: unknown): CheckedAttribute | undefined {
   return match ? (match[1] as CheckedAttribute) : undefined
 }
 
+/**
+ * The cookie `name=value` with the `Set-Cookie` attributes of `attributes` (a cookie's other members, such as
+ * `originalMaxAge`, left out), in the object form the serializer takes as it is: the `name, value, options` form
+ * copies the options into a new object on every call, which costs more than the rest of the serialization.
+ */
+function setCookieOf(name: string, value: string, attributes: CookieAttributes): SetCookie {
+  return {
+    name,
+    value,
+    expires: attributes.expires,
+    domain: attributes.domain,
+    path: attributes.path,
+    httpOnly: attributes.httpOnly,
+    secure: attributes.secure,
+    partitioned: attributes.partitioned,
+    priority: attributes.priority,
+    sameSite: attributes.sameSite,
+  } as SetCookie
+}
+
 /** The attribute (or `'name'`) the serializer refuses for a cookie `name` with `attributes`; `undefined` if none. */
 export function refusedAttribute(name: string, attributes: CookieAttributes): CheckedAttribute | undefined {
   try {
-    serialize(name, 'probe', attributes as SerializeOptions)
+    stringifySetCookie(setCookieOf(name, 'probe', attributes))
     return undefined
   } catch (err) {
     const attribute = refusalOf(err)
@@ -49,7 +69,7 @@ export function refusedAttribute(name: string, attributes: CookieAttributes): Ch
  */
 export function serializeSessionCookie(name: string, value: string, attributes: CookieAttributes): string {
   try {
-    return serialize(name, value, attributes as SerializeOptions)
+    return stringifySetCookie(setCookieOf(name, value, attributes))
   } catch (err) {
     const attribute = refusalOf(err)
     if (attribute === undefined) throw err
@@ -60,7 +80,7 @@ export function serializeSessionCookie(name: string, value: string, attributes: 
 
 /** A `Set-Cookie` value that expires the cookie `name` set with `attributes` (same path and domain). */
 export function serializeClearingCookie(name: string, attributes: CookieAttributes): string {
-  return serialize(name, '', {
+  return stringifySetCookie(setCookieOf(name, '', {
     path: attributes.path ?? '/',
     domain: attributes.domain,
     httpOnly: attributes.httpOnly ?? true,
@@ -68,7 +88,7 @@ export function serializeClearingCookie(name: string, attributes: CookieAttribut
     sameSite: attributes.sameSite,
     partitioned: attributes.partitioned,
     expires: new Date(0),
-  } as SerializeOptions)
+  }))
 }
 
 /** Appends a `Set-Cookie` header, keeping any set before. */

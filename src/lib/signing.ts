@@ -30,11 +30,25 @@ export function decodeCookieValue(raw: string): string {
 
 const parseOptions = { decode: decodeCookieValue }
 
-/** Verifies `value` (without its `s:` prefix) with each secret in turn; `false` when none matches. */
-export function unsignWithAny(value: string, secrets: Secrets): string | false {
-  for (const secret of secrets) {
-    const result = unsign(value, secret)
-    if (result !== false) return result
+/** A session ID a request carried, verified. */
+export interface VerifiedId {
+  id: string
+  /**
+   * The signed value as received (`s:<id>.<signature>`) when the first secret signed it: exactly what
+   * {@link signSessionId} gives for `id`, so a response can send it back without signing again. `undefined` when an
+   * older secret signed it, or the value came already unsigned (cookie-parser's `req.signedCookies`).
+   */
+  signed: string | undefined
+}
+
+/**
+ * Verifies `value` (without its `s:` prefix) with each secret in turn; `false` when none matches. A match is
+ * byte for byte: the value is the ID signed with that secret.
+ */
+function unsignWithAny(value: string, secrets: Secrets): { id: string; first: boolean } | false {
+  for (let i = 0; i < secrets.length; i++) {
+    const id = unsign(value, secrets[i])
+    if (id !== false) return { id, first: i === 0 }
   }
   return false
 }
@@ -43,43 +57,43 @@ export function unsignWithAny(value: string, secrets: Secrets): string | false {
  * The session ID in a decoded signed value of `req` (`s:<id>.<signature>`); `undefined` when it is unsigned or its
  * signature does not verify. `source` names what carried it in the debug lines.
  */
-export function verifiedId(req: SessionRequest, value: unknown, secrets: Secrets, source = 'cookie'): string | undefined {
+export function verifiedId(req: SessionRequest, value: unknown, secrets: Secrets, source = 'cookie'): VerifiedId | undefined {
   if (typeof value !== 'string' || value === '') return undefined
   if (!value.startsWith('s:')) {
     debug(req, '%s unsigned', source)
     return undefined
   }
-  const id = unsignWithAny(value.slice(2), secrets)
-  if (id === false) {
+  const verified = unsignWithAny(value.slice(2), secrets)
+  if (verified === false) {
     debug(req, '%s signature invalid', source)
     return undefined
   }
-  return id
+  return { id: verified.id, signed: verified.first ? value : undefined }
 }
 
 /**
  * The session ID the request carries, verified: from the `Cookie` header (the first cookie named `name`),
  * else from cookie-parser's `req.signedCookies` / `req.cookies` (deprecated).
  */
-export function readSessionId(req: SessionRequest, name: string, secrets: Secrets): string | undefined {
+export function readSessionId(req: SessionRequest, name: string, secrets: Secrets): VerifiedId | undefined {
   const header = req.headers.cookie
-  let id: string | undefined
-  if (typeof header === 'string' && header !== '') id = verifiedId(req, parse(header, parseOptions)[name], secrets)
+  let verified: VerifiedId | undefined
+  if (typeof header === 'string' && header !== '') verified = verifiedId(req, parse(header, parseOptions)[name], secrets)
 
-  if (!id && req.signedCookies) {
+  if (!verified?.id && req.signedCookies) {
     const value = req.signedCookies[name]
     if (typeof value === 'string' && value !== '') {
-      id = value
+      verified = { id: value, signed: undefined }
       deprecate('cookie should be available in req.headers.cookie')
     }
   }
 
-  if (!id && req.cookies) {
-    id = verifiedId(req, req.cookies[name], secrets)
-    if (id) deprecate('cookie should be available in req.headers.cookie')
+  if (!verified?.id && req.cookies) {
+    verified = verifiedId(req, req.cookies[name], secrets)
+    if (verified?.id) deprecate('cookie should be available in req.headers.cookie')
   }
 
-  return id
+  return verified
 }
 
 /** `s:<id>.<signature>` with the first secret. */

@@ -71,8 +71,10 @@ export function writeSessionCookie(state: RequestState): void {
       state.touched = true
     }
 
-    // both decisions say yes only for a string ID
-    const signed = signSessionId(req.sessionID as string, state.secrets)
+    // both decisions say yes only for a string ID; the value the client sent is that ID signed with the first secret
+    const signed = state.receivedSigned !== undefined && state.cookieId === req.sessionID
+      ? state.receivedSigned
+      : signSessionId(req.sessionID as string, state.secrets)
     if (config.header !== undefined && (state.cookieId !== req.sessionID || resignHeader)) {
       // a new or regenerated session, or a rotated secret: the client learns the value from the header too
       state.sessionHeader = sessionHeaderValue(signed)
@@ -81,7 +83,7 @@ export function writeSessionCookie(state: RequestState): void {
       debug(req, 'sending %s in the %s header', req.sessionID, config.header)
     }
     if (!setCookie || !config.sendCookie) return
-    const value = serializeSessionCookie(config.name, signed, sess.cookie.data)
+    const value = serializeSessionCookie(config.name, signed, sess.cookie)
     debugSetCookie(req, value)
     appendSetCookie(state.res, value)
     state.sessionCookie = value

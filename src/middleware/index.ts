@@ -260,10 +260,12 @@ export function createMiddleware(config: MiddlewareConfig): SessionMiddleware {
       return endResponse(state, args) as never
     }
     // a valid session cookie wins over the header; with the cookie off (`cookie: false`) it is not read
-    const cookieId = config.sendCookie ? readSessionId(req, config.name, secrets) : undefined
-    const fromHeader = cookieId === undefined ? readSessionIdHeader(req, config.header, secrets) : undefined
-    state.staleHeader = fromHeader?.stale === true
-    state.cookieId = req.sessionID = cookieId ?? fromHeader?.id
+    const fromCookie = config.sendCookie ? readSessionId(req, config.name, secrets) : undefined
+    const fromHeader = fromCookie === undefined ? readSessionIdHeader(req, config.header, secrets) : undefined
+    const received = fromCookie ?? fromHeader
+    state.staleHeader = fromHeader !== undefined && fromHeader.signed === undefined
+    state.cookieId = req.sessionID = received?.id
+    state.receivedSigned = received?.signed
 
     onHeaders(response as Parameters<typeof onHeaders>[0], () => {
       state.snapshot = undefined

@@ -18,6 +18,8 @@ import type { SessionRequest, AnyResponse, NextFunction, CookieOptions } from '.
 export class RequestState implements RequestTracker {
   /** The session ID the client sent (validly signed), in the cookie or the `header`, if any. */
   cookieId: string | undefined = undefined
+  /** The signed value that carried {@link cookieId}, when the first secret signed it: the value to send it back with. */
+  receivedSigned: string | undefined = undefined
   /** ID of the session as loaded or created. */
   originalId: string | undefined = undefined
   /** Data JSON of the session as loaded or created. */
@@ -134,7 +136,13 @@ export class RequestState implements RequestTracker {
 
   /** Whether `sess`'s cookie differs from the one the store holds (`true` when that is not known). */
   cookieChanged(sess: Session): boolean {
-    return this.savedCookie === undefined || JSON.stringify(this.savedCookie) !== JSON.stringify(sess.cookie)
+    const saved = this.savedCookie
+    if (saved === undefined) return true
+    // a touch moves the expiry: two valid expiries that differ decide it without serializing both cookies
+    const before = expiryTime(saved)
+    const now = expiryTime(sess.cookie)
+    if (before !== now && Number.isFinite(before) && Number.isFinite(now)) return true
+    return JSON.stringify(saved) !== JSON.stringify(sess.cookie)
   }
 
   /**
@@ -155,6 +163,13 @@ export class RequestState implements RequestTracker {
       }
     }
   }
+}
+
+/** The expiry in ms of a live or stored cookie (`NaN` when it has no valid one). */
+function expiryTime(cookie: unknown): number {
+  const expires = (cookie as { expires?: unknown } | null)?.expires
+  if (expires instanceof Date) return expires.getTime()
+  return typeof expires === 'string' ? Date.parse(expires) : NaN
 }
 
 /** Records `owner` in the session's data, or removes the one recorded when it has none. */
