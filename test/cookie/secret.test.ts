@@ -121,6 +121,26 @@ describe('secret option', () => {
       assert.equal(store.calls.get, 0, 'a cookie no secret verifies is not looked up')
       await request(after).get('/').set('Cookie', cookie(resigned)).expect(200, `${id} 3`)
     })
+
+    it('sends a cookie the first secret signed back as it came, quoted or not, and signs a regenerated ID anew', async () => {
+      const store = new CountingStore()
+      const app = createExpressApp({ store, secret: ['first secret', 'second secret'], rolling: true }, (req, res) => {
+        if (req.query.regenerate === undefined) return countViews(req, res, () => undefined)
+        req.session.regenerate(() => res.end(req.session.id))
+      })
+      const issued = await request(app).get('/').expect(200)
+      const id = sid(issued)
+      const again = await request(app).get('/').set('Cookie', cookie(issued)).expect(shouldSetCookie()).expect(200, `${id} 2`)
+      assert.equal(cookie(again), cookie(issued))
+      const value = cookie(issued).slice('connect.sid='.length)
+      const quoted = await request(app).get('/').set('Cookie', `connect.sid="${value}"`).expect(200, `${id} 3`)
+      assert.equal(cookie(quoted), cookie(issued))
+
+      const regenerated = await request(app).get('/?regenerate').set('Cookie', cookie(issued)).expect(200)
+      assert.notEqual(regenerated.text, id)
+      assert.equal(sid(regenerated), regenerated.text)
+      assert.equal(unsign(signedValue(regenerated), 'first secret'), regenerated.text)
+    })
   })
 
   describe('empty (difference from 1.19.0: it took \'\' as missing and signed with an empty Buffer)', () => {

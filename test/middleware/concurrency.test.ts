@@ -157,6 +157,20 @@ describe('saving the changes of a loaded session (store with patch)', () => {
     assert.equal(store.writes[0]?.[2]?.cookieChanged, true)
   })
 
+  it('says the cookie changed when an attribute changes and the expiry does not', async () => {
+    const store = new RecordingStore()
+    const a = app(store, (req, res) => {
+      req.session.n = req.path
+      if (req.path === '/strict') req.session.cookie.sameSite = 'strict'
+      res.end('ok')
+    })
+    const login = await request(a).get('/login').expect(200)
+    store.writes = []
+    await request(a).get('/same').set('Cookie', cookie(login)).expect(200)
+    await request(a).get('/strict').set('Cookie', cookie(login)).expect(200)
+    assert.deepEqual(store.writes.map((w) => [w[0], w[2]?.cookieChanged]), [['patch', false], ['patch', true]])
+  })
+
   it('writes nothing but a touch for an unchanged session', async () => {
     const store = new CountingStore({ patch: true })
     const a = app(store, (_req, res) => res.end('ok'))
