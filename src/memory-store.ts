@@ -1,5 +1,6 @@
 import { inherits } from 'node:util'
 import { applyChangesToJson } from './core/changes.js'
+import { cookieJson } from './core/cookie.js'
 import {
   DEFAULT_OWNER_LIST_LIMIT, OWNER_KEY, recordedOwner,
   type DestroyOwnerOptions, type OwnedSession, type SessionsOfOptions,
@@ -312,8 +313,8 @@ proto.length = function length(callback) {
 function touchedText(store: MemoryStore, sid: string, cookie: unknown): string | undefined {
   if (!isStored(store, sid)) return undefined
   const text = sessionRecords(store)[sid] as string
-  const cookieJson = JSON.stringify(cookie) as string | undefined
-  const touched = cookieJson === undefined ? undefined : withFirstMember(text, 'cookie', cookieJson)
+  const json = cookieJson(cookie)
+  const touched = json === undefined ? undefined : withFirstMember(text, 'cookie', json)
   if (touched !== undefined) return touched
   const current = JSON.parse(text) as StoredSession | null
   if (!current) return undefined

@@ -3,6 +3,7 @@
  * and how a change set applies to stored data.
  */
 
+import { cookieJson } from './cookie.js'
 import type { Session } from './session.js'
 import type { SessionChanges, StoredSession } from './store.js'
 
@@ -97,7 +98,7 @@ export function applyChangesToJson(members: Map<string, string>, changes: Sessio
   for (const key of changes.unset) {
     if (key !== 'cookie') members.delete(key)
   }
-  const cookie = JSON.stringify(changes.cookie) as string | undefined
+  const cookie = cookieJson(changes.cookie)
   if (cookie !== undefined && cookie !== 'null') members.set('cookie', cookie)
   return members
 }

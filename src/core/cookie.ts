@@ -127,18 +127,7 @@ export class Cookie {
 
   /** The attributes as a plain object: what stores persist and what `Set-Cookie` is built from. */
   get data(): CookieData {
-    return {
-      originalMaxAge: this.originalMaxAge,
-      partitioned: this.partitioned,
-      priority: this.priority,
-      expires: this._expires,
-      // 'auto' set on a live cookie is passed on as it is (truthy: `Secure`), as in 1.x
-      secure: this.secure as boolean | undefined,
-      httpOnly: this.httpOnly,
-      domain: this.domain,
-      path: this.path,
-      sameSite: this.sameSite,
-    }
+    return attributesOf(this, this._expires)
   }
 
   /** Serializes a `Set-Cookie` header value for `name=value` with this cookie's attributes. */
@@ -150,6 +139,37 @@ export class Cookie {
   toJSON(): CookieData {
     return this.data
   }
+}
+
+/** The attributes of `cookie` as {@link Cookie.data} lists them, with `expires` as given. */
+function attributesOf<E>(cookie: Cookie, expires: E): Omit<CookieData, 'expires'> & { expires: E } {
+  return {
+    originalMaxAge: cookie.originalMaxAge,
+    partitioned: cookie.partitioned,
+    priority: cookie.priority,
+    expires,
+    // 'auto' set on a live cookie is passed on as it is (truthy: `Secure`), as in 1.x
+    secure: cookie.secure as boolean | undefined,
+    httpOnly: cookie.httpOnly,
+    domain: cookie.domain,
+    path: cookie.path,
+    sameSite: cookie.sameSite,
+  }
+}
+
+/**
+ * `JSON.stringify(cookie)`, in less time for a {@link Cookie}: its expiry is written as `Date#toJSON` writes it
+ * before the rest is serialized, where the engine would call `toJSON` on the cookie and then on the Date, its slow
+ * path (about twice the time). Anything else, and a cookie or Date whose `toJSON` is not the standard one, goes to
+ * `JSON.stringify` as it is.
+ */
+export function cookieJson(cookie: unknown): string | undefined {
+  if (!(cookie instanceof Cookie) || cookie.toJSON !== Cookie.prototype.toJSON) return JSON.stringify(cookie)
+  const expires = cookie._expires
+  if (!(expires instanceof Date)) return JSON.stringify(attributesOf(cookie, expires))
+  if (expires.toJSON !== Date.prototype.toJSON) return JSON.stringify(cookie)
+  // Date#toJSON: null for an invalid date, else its ISO string
+  return JSON.stringify(attributesOf(cookie, Number.isFinite(expires.getTime()) ? expires.toISOString() : null))
 }
 
 // As in 1.x, the prototype's members are enumerable (a `for...in` over a cookie sees them).

@@ -3,7 +3,9 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import session from 'express-session'
+import { Cookie as CoreCookie, cookieJson } from '../../src/core/cookie.js'
 
 const { Cookie } = session
 
@@ -183,5 +185,44 @@ describe('cookie.serialize(name, value)', () => {
 
   it('URL-encodes the value', () => {
     assert.match(new Cookie().serialize('sid', 's:a b'), /^sid=s%3Aa%20b;/)
+  })
+})
+
+describe('cookieJson(cookie)', () => {
+  const attributes = fc.record({
+    maxAge: fc.oneof(fc.integer({ min: -1e12, max: 1e12 }), fc.constant(null), fc.constant(undefined)),
+    expires: fc.oneof(fc.date(), fc.constant(new Date(NaN)), fc.constant(null), fc.constant(undefined)),
+    secure: fc.oneof(fc.boolean(), fc.constant('auto' as const), fc.constant(undefined)),
+    httpOnly: fc.option(fc.boolean(), { nil: undefined }),
+    domain: fc.option(fc.string(), { nil: undefined }),
+    path: fc.option(fc.string(), { nil: undefined }),
+    sameSite: fc.option(fc.constantFrom(true, false, 'lax' as const, 'strict' as const, 'none' as const), { nil: undefined }),
+    priority: fc.option(fc.constantFrom('low' as const, 'medium' as const, 'high' as const), { nil: undefined }),
+    partitioned: fc.option(fc.boolean(), { nil: undefined }),
+  }, { requiredKeys: [] })
+
+  it('writes what JSON.stringify writes, for any cookie', () => {
+    fc.assert(fc.property(attributes, fc.boolean(), ({ expires, ...options }, setExpires) => {
+      const cookie = new CoreCookie(options)
+      if (setExpires) cookie.expires = expires
+      assert.equal(cookieJson(cookie), JSON.stringify(cookie))
+      // the cookie class this module checks for: the fast path is the one compared
+      assert.ok(cookie instanceof CoreCookie)
+    }), { numRuns: 1000 })
+  })
+
+  it('leaves what is not a plain Cookie to JSON.stringify: objects, a custom toJSON on the cookie or its Date', () => {
+    const plain = { originalMaxAge: 1, expires: new Date(0) }
+    assert.equal(cookieJson(plain), JSON.stringify(plain))
+    assert.equal(cookieJson(undefined), undefined)
+    const custom = new CoreCookie({ maxAge: 1000 })
+    Object.defineProperty(custom, 'toJSON', { value: () => ({ custom: true }) })
+    assert.equal(cookieJson(custom), '{"custom":true}')
+    const odd = new CoreCookie({ maxAge: 1000 })
+    const date = new Date(0)
+    Object.defineProperty(date, 'toJSON', { value: () => 'then' })
+    odd.expires = date
+    assert.equal(cookieJson(odd), JSON.stringify(odd))
+    assert.match(cookieJson(odd) as string, /"expires":"then"/)
   })
 })
