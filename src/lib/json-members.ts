@@ -22,12 +22,17 @@ function skipSpace(text: string, i: number): number {
   return i
 }
 
-/** The index just past the string starting at `i` (a quote), or -1 when it does not end. */
+/**
+ * The index just past the string starting at `i` (a quote), or -1 when it does not end: the first quote after it
+ * that an odd run of backslashes does not escape, found by `indexOf` rather than character by character.
+ */
 function endOfString(text: string, i: number): number {
-  for (let j = i + 1; j < text.length; j++) {
-    const code = text.charCodeAt(j)
-    if (code === BACKSLASH) j++
-    else if (code === QUOTE) return j + 1
+  let quote = text.indexOf('"', i + 1)
+  while (quote >= 0) {
+    let slashes = 0
+    while (text.charCodeAt(quote - 1 - slashes) === BACKSLASH) slashes++
+    if (slashes % 2 === 0) return quote + 1
+    quote = text.indexOf('"', quote + 1)
   }
   return -1
 }

@@ -30,6 +30,16 @@ describe('jsonMembers', () => {
     }
   })
 
+  it('ends each string at the first quote no backslash escapes, whatever the run of backslashes before it', () => {
+    const obj = { a: 'x\\', b: '"q"', c: '\\"', 'k\\"': ['\\\\', { d: '\\\"' }], e: '' }
+    const members = jsonMembers(JSON.stringify(obj))
+    assert.ok(members)
+    assert.deepEqual(Object.fromEntries([...members].map(([key, json]) => [key, JSON.parse(json)])), obj)
+    assert.equal(jsonMembers('{"a":"x\\"}x"}')?.get('a'), '"x\\"}x"')
+    assert.equal(jsonMembers('{"a":"x\\\\"}')?.get('a'), '"x\\\\"')
+    assert.equal(jsonMembers('{"a":"x\\\\\\"}'), undefined, 'the last quote escaped: the string never ends')
+  })
+
   it('keeps the last of repeated keys at the first one\'s place, as JSON.parse does', () => {
     const text = '{"a":1,"b":2,"a":3}'
     assert.deepEqual(JSON.parse(jsonObject(jsonMembers(text)!)), JSON.parse(text))
