@@ -75,4 +75,21 @@ function withSection(text, heading, lines) {
   return [...all.slice(0, start), ...lines, ...all.slice(end)].join('\n')
 }
 
-module.exports = { SCENARIO_INFO, bigData, fillSession, sessionOptions, routeWork, median, withSection }
+/**
+ * `text` with every `## ` section of `old` that it lacks and that carries its own `- Date:` line appended, as it
+ * stands in `old` (the sections other commands write; an undated one belonged to the old file's run).
+ */
+function withSectionsKept(text, old) {
+  const all = old.replace(/\s*$/, '\n').split('\n')
+  let kept = text
+  all.forEach((line, start) => {
+    if (!line.startsWith('## ') || kept.split('\n').includes(line)) return
+    let end = all.findIndex((l, i) => i > start && l.startsWith('## '))
+    if (end === -1) end = all.length
+    const section = all.slice(start, end)
+    if (section.some((l) => l.startsWith('- Date: '))) kept = withSection(kept, line, section)
+  })
+  return kept
+}
+
+module.exports = { SCENARIO_INFO, bigData, fillSession, sessionOptions, routeWork, median, withSection, withSectionsKept }

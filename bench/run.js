@@ -18,7 +18,7 @@ const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const autocannon = require('autocannon')
-const { SCENARIO_INFO, median, withSection } = require('./common.js')
+const { SCENARIO_INFO, median, withSection, withSectionsKept } = require('./common.js')
 
 const HOST = '127.0.0.1'
 const VARIANTS = ['bare', 'upstream', 'ours']
@@ -744,7 +744,8 @@ async function main() {
       out.push(markdownTable(MICRO_HEADER, microRows(micro)), '')
     }
     if (targets.length) out.push('## Targets', '', ...targets.map((l) => `- ${l}`), '')
-    fs.writeFileSync(file, out.join('\n'))
+    // sections this run did not measure (the patch-vs-set group, bench/store-writes.js's counts) are kept
+    fs.writeFileSync(file, withSectionsKept(out.join('\n'), fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''))
     console.log(`wrote ${path.relative(process.cwd(), file)}`)
   }
 }
