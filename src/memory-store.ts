@@ -1,6 +1,6 @@
 import { inherits } from 'node:util'
 import { applyChangesToJson } from './core/changes.js'
-import { cookieJson } from './core/cookie.js'
+import { cookieJson, expiryTime } from './core/cookie.js'
 import {
   DEFAULT_OWNER_LIST_LIMIT, OWNER_KEY, recordedOwner,
   type DestroyOwnerOptions, type OwnedSession, type SessionsOfOptions,
@@ -111,15 +111,6 @@ function sessionRecords(store: MemoryStore): Record<string, string | undefined> 
   return (self.sessions ??= Object.create(null) as Record<string, string | undefined>)
 }
 
-/** Reads the expiry (ms) of a stored or live cookie; `undefined` when it has none. */
-function expiryOf(cookie: unknown): number | undefined {
-  if (cookie === null || typeof cookie !== 'object') return undefined
-  const expires = (cookie as { expires?: unknown }).expires
-  if (expires == null || expires === false) return undefined
-  const time = expires instanceof Date ? expires.getTime() : new Date(expires as string).getTime()
-  return Number.isNaN(time) ? undefined : time
-}
-
 /** Files `sid` under `owner` in the owner index (under none for `undefined`), out of any other owner's. */
 function indexOwner(store: MemoryStore, sid: string, owner: string | undefined): void {
   const { owners, ownerOf } = internalsOf(store)
@@ -172,7 +163,7 @@ function readSession(store: MemoryStore, sid: string): StoredSession | null | un
   const session = JSON.parse(json) as StoredSession | null
   // entries written straight into `sessions` have no recorded expiry: check the data itself
   if (expiry === undefined) {
-    const own = expiryOf(session?.cookie) ?? NO_EXPIRY
+    const own = expiryTime(session?.cookie) ?? NO_EXPIRY
     if (own <= now) {
       expire(store, sid)
       return undefined
@@ -294,7 +285,7 @@ proto.set = function set(sid, session, callback) {
     if (callback) setImmediate(callback, err)
     return
   }
-  writeSession(this, sid, json, expiryOf((session as { cookie?: unknown } | null)?.cookie), recordedOwner(session))
+  writeSession(this, sid, json, expiryTime((session as { cookie?: unknown } | null)?.cookie), recordedOwner(session))
   if (callback) setImmediate(callback)
 }
 
@@ -325,7 +316,7 @@ function touchedText(store: MemoryStore, sid: string, cookie: unknown): string |
 proto.touch = function touch(sid, session, callback) {
   try {
     const text = touchedText(this, sid, session.cookie)
-    if (text !== undefined) writeSession(this, sid, text, expiryOf(session.cookie), KEEP_OWNER)
+    if (text !== undefined) writeSession(this, sid, text, expiryTime(session.cookie), KEEP_OWNER)
   } catch (err) {
     if (callback) setImmediate(callback, err)
     return
@@ -357,7 +348,7 @@ proto.patch = function patch(sid, changes, callback) {
     const members = isStored(this, sid) ? jsonMembers(sessionRecords(this)[sid] as string) : undefined
     if (members !== undefined) {
       existed = true
-      writeSession(this, sid, jsonObject(applyChangesToJson(members, changes)), expiryOf(changes.cookie), ownerAfter(changes))
+      writeSession(this, sid, jsonObject(applyChangesToJson(members, changes)), expiryTime(changes.cookie), ownerAfter(changes))
     }
   } catch (err) {
     if (callback) setImmediate(callback, err)

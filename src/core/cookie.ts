@@ -172,6 +172,15 @@ export function cookieJson(cookie: unknown): string | undefined {
   return JSON.stringify(attributesOf(cookie, Number.isFinite(expires.getTime()) ? expires.toISOString() : null))
 }
 
+/** The expiry (ms since the epoch) of a live or stored cookie; `undefined` when it has none or an invalid one. */
+export function expiryTime(cookie: unknown): number | undefined {
+  if (cookie === null || typeof cookie !== 'object') return undefined
+  const expires = (cookie as { expires?: unknown }).expires
+  if (expires == null || expires === false) return undefined
+  const time = expires instanceof Date ? expires.getTime() : new Date(expires as string).getTime()
+  return Number.isNaN(time) ? undefined : time
+}
+
 // As in 1.x, the prototype's members are enumerable (a `for...in` over a cookie sees them).
 for (const key of ['expires', 'maxAge', 'data', 'serialize', 'toJSON'] as const) {
   const descriptor = Object.getOwnPropertyDescriptor(Cookie.prototype, key)

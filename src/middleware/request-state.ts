@@ -5,7 +5,7 @@
  */
 
 import { keyedDataJson, type KeyedJson } from '../core/changes.js'
-import type { CookieData } from '../core/cookie.js'
+import { expiryTime, type CookieData } from '../core/cookie.js'
 import { sessionDataJson, trackerOf, type RequestTracker, type Session, type SessionCallback } from '../core/session.js'
 import { OWNER_KEY, ownerFrom } from '../core/owner.js'
 import type { Store } from '../core/store.js'
@@ -141,7 +141,7 @@ export class RequestState implements RequestTracker {
     // a touch moves the expiry: two valid expiries that differ decide it without serializing both cookies
     const before = expiryTime(saved)
     const now = expiryTime(sess.cookie)
-    if (before !== now && Number.isFinite(before) && Number.isFinite(now)) return true
+    if (before !== undefined && now !== undefined && before !== now) return true
     return JSON.stringify(saved) !== JSON.stringify(sess.cookie)
   }
 
@@ -163,13 +163,6 @@ export class RequestState implements RequestTracker {
       }
     }
   }
-}
-
-/** The expiry in ms of a live or stored cookie (`NaN` when it has no valid one). */
-function expiryTime(cookie: unknown): number {
-  const expires = (cookie as { expires?: unknown } | null)?.expires
-  if (expires instanceof Date) return expires.getTime()
-  return typeof expires === 'string' ? Date.parse(expires) : NaN
 }
 
 /** Records `owner` in the session's data, or removes the one recorded when it has none. */
